@@ -1,0 +1,1 @@
+"""Core: Numba kernels, analytics and the one query service. Imports only `data`."""

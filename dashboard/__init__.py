@@ -1,0 +1,1 @@
+"""Dashboard: the single-page Panel app over core's query service."""

@@ -1,0 +1,1 @@
+"""Data layer: discovery, parsing, pyramid store, demo fleet. Imports no other layer."""

@@ -1,0 +1,152 @@
+"""Layout of the Parquet pyramid store and its read side (one snapshot per reader).
+
+Layout (all paths relative to the store root, which could later be an object-store URL)::
+
+    <store>/
+      CURRENT                       # one line: the published version's folder name
+      versions/<version>/
+        manifest.json               # see data/manifest.py
+        systems/<system_id>/<level>/<signal>.parquet
+        systems/<system_id>/<level>/cell_v.parquet   # all 260 cell voltages, long format
+        systems/<system_id>/<level>/cell_t.parquet   # all cell temperatures, long format
+      reports/                      # ingest reports (json), newest also as latest.json
+      staging/                      # versions being written; never read
+
+Scalar signal files have columns ``ts`` (Datetime[ms, UTC], bin start for levels),
+``value`` (Float64) and, on every level but raw, ``min``, ``max`` (Float64) and
+``count`` (UInt32, raw samples in the bin). Cell-group files add ``pack`` and
+``cell`` (Int16, 1-based) and are sorted by (pack, cell, ts), so that row-group
+statistics prune both by cell and by time. ``1d`` bins are local (Europe/Berlin)
+calendar days; their ``ts`` is the UTC instant of local midnight.
+
+A version is published by writing it under ``staging/`` and then atomically replacing
+``CURRENT``; readers resolve ``CURRENT`` once (a :class:`Snapshot`) and keep reading
+that version, which stays on disk for a few publishes after it is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from data.glossary import CELL_GROUPS, LEVELS
+
+STORE_ENV = "BESS_STORE"
+DEFAULT_STORE = Path(".bess/store")
+
+CURRENT_FILE = "CURRENT"
+VERSIONS_DIR = "versions"
+STAGING_DIR = "staging"
+REPORTS_DIR = "reports"
+MANIFEST_FILE = "manifest.json"
+
+
+class StoreError(Exception):
+    """The store is missing, unpublished or inconsistent."""
+
+
+class NotFoundError(KeyError):
+    """An unknown system, signal or level was asked for."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we do not want that
+        return str(self.args[0]) if self.args else ""
+
+
+def resolve_store_root(store: str | os.PathLike | None = None) -> Path:
+    """The store root: the argument, else $BESS_STORE, else ./.bess/store."""
+    if store:
+        return Path(store)
+    env = os.environ.get(STORE_ENV)
+    return Path(env) if env else DEFAULT_STORE
+
+
+def signal_relpath(system_id: str, level: str, signal: str) -> str:
+    """Path of one signal (or cell group) file inside a version folder."""
+    if level not in LEVELS:
+        raise NotFoundError(f"unknown level {level!r}; known: {', '.join(LEVELS)}")
+    return f"systems/{system_id}/{level}/{signal}.parquet"
+
+
+def _utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"timestamp {t!r} has no time zone; the store speaks UTC-aware datetimes")
+    return t
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One published version of the store; all reads through it see the same data."""
+
+    root: Path
+    version: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / VERSIONS_DIR / self.version
+
+    def manifest(self) -> dict:
+        with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def file(self, system_id: str, level: str, signal: str) -> Path:
+        p = self.path / signal_relpath(system_id, level, signal)
+        if not p.exists():
+            raise NotFoundError(f"no data for system {system_id!r}, signal {signal!r}, level {level!r}")
+        return p
+
+    def has(self, system_id: str, level: str, signal: str) -> bool:
+        return (self.path / signal_relpath(system_id, level, signal)).exists()
+
+    def scan(self, system_id: str, level: str, signal: str) -> pl.LazyFrame:
+        """Lazy scan of one signal or cell-group file."""
+        return pl.scan_parquet(self.file(system_id, level, signal))
+
+    def read_range(
+        self,
+        system_id: str,
+        level: str,
+        signal: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        cells: list[tuple[int, int]] | None = None,
+        columns: list[str] | None = None,
+    ) -> pl.DataFrame:
+        """Rows with ``start <= ts < end`` (half-open), pushed down to row groups.
+
+        ``cells`` (pairs of 1-based pack, cell) filters a cell-group file.
+        """
+        lf = self.scan(system_id, level, signal)
+        if start is not None:
+            lf = lf.filter(pl.col("ts") >= _utc(start))
+        if end is not None:
+            lf = lf.filter(pl.col("ts") < _utc(end))
+        if cells is not None:
+            if signal not in CELL_GROUPS:
+                raise ValueError(f"cells= only applies to cell groups {list(CELL_GROUPS)}, not {signal!r}")
+            keys = [p * 1000 + c for p, c in cells]
+            lf = lf.filter((pl.col("pack").cast(pl.Int32) * 1000 + pl.col("cell")).is_in(keys))
+        if columns is not None:
+            lf = lf.select(columns)
+        return lf.collect()
+
+
+def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
+    """Resolve CURRENT once; raise StoreError with the path when nothing is published."""
+    root = resolve_store_root(store)
+    current = root / CURRENT_FILE
+    try:
+        version = current.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise StoreError(
+            f"no published store at {root} (missing {current}); run 'bess ingest ROOT --store {root}'"
+        ) from None
+    snap = Snapshot(root=root, version=version)
+    if not (snap.path / MANIFEST_FILE).exists():
+        raise StoreError(f"store {root} names version {version!r} but {snap.path / MANIFEST_FILE} is missing")
+    return snap
