@@ -1,0 +1,380 @@
+"""The one query service that the API and the dashboard both call, in process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+import polars as pl
+
+from core import kpis
+from core.lod import RESOLUTIONS, choose_level, gap_starts, insert_gap_breaks
+from core.results import (
+    AlarmSummary,
+    BessKpis,
+    Cycles,
+    DailyEnergy,
+    Matrix,
+    MeterKpis,
+    Series,
+    SignalInfo,
+    SystemInfo,
+    TimeRange,
+)
+from data.glossary import (
+    CELL_GROUPS,
+    LEVEL_SECONDS,
+    LEVELS,
+    SystemKind,
+    cell_label,
+    spec_for,
+    system_kind,
+)
+from data.store import NotFoundError, Snapshot, open_snapshot
+
+METHODS = ("lttb", "minmax_lttb", "none")
+MAX_POINTS_LIMIT = 100_000
+NAMEPLATE_ENV = "BESS_NAMEPLATE_KWH"
+T = TypeVar("T")
+
+
+class BadInputError(ValueError):
+    """An argument of a query is out of range or malformed; the message names it."""
+
+
+def _ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def _to_utc(t: datetime | None, name: str) -> datetime | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        raise BadInputError(f"{name} must carry a time zone (got naive {t.isoformat()})")
+    return t.astimezone(timezone.utc)
+
+
+class _VersionCache:
+    """Small LRU of values derived from one immutable store version (safe to share)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._data: OrderedDict[tuple, object] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[return-value]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+        return value
+
+
+class QueryService:
+    """Answers every question of the API and the dashboard from the pyramid store.
+
+    Stateless apart from caches keyed by the store version, so several processes
+    can serve the same store and an ingest publishing a new version is picked up
+    on the next call.
+    """
+
+    def __init__(self, store: str | Path | None = None) -> None:
+        self.store = store
+        self._cache = _VersionCache()
+
+    # -- snapshot and metadata ---------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return open_snapshot(self.store)
+
+    def cached(self, snap: Snapshot, key: tuple, make: Callable[[], T]) -> T:
+        return self._cache.get((snap.version,) + key, make)
+
+    def systems(self, kind: SystemKind | None = None) -> list[SystemInfo]:
+        snap = self.snapshot()
+        infos = self.cached(snap, ("systems",), lambda: _read_systems(snap))
+        return [s for s in infos if kind is None or s.kind == kind]
+
+    def system(self, system_id: str) -> SystemInfo:
+        for info in self.systems():
+            if info.id == system_id:
+                return info
+        raise NotFoundError(f"unknown system {system_id!r}")
+
+    # -- series --------------------------------------------------------------------------
+
+    def series(
+        self,
+        system_id: str,
+        signal: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        resolution: str = "auto",
+        max_points: int = 2000,
+        method: str = "lttb",
+    ) -> Series:
+        """One signal over [start, end), downsampled to at most ``max_points`` points.
+
+        Cumulative counters come back as snapshots; use core.kpis for energy intervals.
+        """
+        info = self.system(system_id)
+        sig = info.signal(signal)
+        if sig is None:
+            raise NotFoundError(f"system {system_id!r} has no signal {signal!r}")
+        return self._series(info, signal, sig.unit, None, start, end, resolution, max_points, method)
+
+    def cell_series(
+        self,
+        system_id: str,
+        pack: int,
+        cell: int,
+        *,
+        group: str = "cell_v",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        resolution: str = "auto",
+        max_points: int = 2000,
+        method: str = "lttb",
+    ) -> Series:
+        """One cell's voltage (group ``cell_v``) or temperature (``cell_t``) over [start, end)."""
+        info = self._bess(system_id)
+        self._check_cell(info, pack, cell)
+        if group not in CELL_GROUPS:
+            raise BadInputError(f"group must be one of {sorted(CELL_GROUPS)}, got {group!r}")
+        unit = CELL_GROUPS[group][0]
+        return self._series(info, group, unit, (pack, cell), start, end, resolution, max_points, method)
+
+    def _series(self, info, signal, unit, cell, start, end, resolution, max_points, method) -> Series:
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        if resolution not in RESOLUTIONS:
+            raise BadInputError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
+        if method not in METHODS:
+            raise BadInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        if not 2 <= max_points <= MAX_POINTS_LIMIT:
+            raise BadInputError(f"max_points must be between 2 and {MAX_POINTS_LIMIT}, got {max_points}")
+        rng = info.time_range
+        lo = start or (rng.start if rng else None)
+        hi = end or (rng.end if rng else None)
+        if lo is not None and hi is not None and hi <= lo:
+            raise BadInputError(f"empty range: end {hi.isoformat()} is not after start {lo.isoformat()}")
+        snap = self.snapshot()
+        available = tuple(lv for lv in LEVELS if snap.has(info.id, lv, signal))
+        if not available:
+            raise NotFoundError(f"system {info.id!r} has no data for {signal!r}")
+        if resolution == "auto":
+            window_s = (hi - lo).total_seconds() if lo and hi else float("inf")
+            level = choose_level(window_s, max_points, available)
+        elif resolution in available:
+            level = resolution
+        else:
+            raise NotFoundError(f"level {resolution!r} of {signal!r} is not in the store")
+        cols = ["ts", "value"] + ([] if level == "raw" else ["min", "max"])
+        df = snap.read_range(info.id, level, signal, start, end, cells=[cell] if cell else None, columns=cols)
+        ts_ms = df["ts"].dt.epoch("ms").to_numpy().astype(np.int64)
+        values = df["value"].cast(pl.Float64).to_numpy()
+        bands = [df["min"].to_numpy(), df["max"].to_numpy()] if level != "raw" else []
+        n = ts_ms.size
+        chosen = np.arange(n, dtype=np.int64)
+        used = "none"
+        if method != "none" and n > max_points:
+            chosen = _downsample(method, ts_ms, values, max_points)
+            used = method
+        # A bin-level step is the floor for gaps so one missing bin is not called a gap.
+        gaps = gap_starts(ts_ms, min_gap_ms=2 * LEVEL_SECONDS[level] * 1000)
+        out_ts, arrays = insert_gap_breaks(ts_ms, chosen, gaps, [values] + bands)
+        return Series(
+            system_id=info.id,
+            signal=signal if cell is None else f"{signal}:{cell_label(*cell)}",
+            unit=unit,
+            resolution=level,
+            method=used,
+            timestamps_ms=out_ts,
+            values=arrays[0],
+            min=arrays[1] if bands else None,
+            max=arrays[2] if bands else None,
+            rows_in_window=n,
+        )
+
+    # -- cell matrices ------------------------------------------------------------------
+
+    def cell_matrix(
+        self,
+        system_id: str,
+        *,
+        group: str = "cell_v",
+        level: str = "1d",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        column: str = "value",
+        max_columns: int = 20_000,
+    ) -> Matrix:
+        """All cells x time bins of one level as a matrix (rows P1C1..P5C52; columns ISO UTC)."""
+        info = self._bess(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        if level not in LEVELS:
+            raise BadInputError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        if column not in ("value", "min", "max"):
+            raise BadInputError(f"column must be value, min or max, got {column!r}")
+        if level == "raw" and column != "value":
+            raise BadInputError("raw data has no min/max columns")
+        snap = self.snapshot()
+        df = snap.read_range(info.id, level, group, start, end, columns=["ts", "pack", "cell", column])
+        ts = df["ts"].unique().sort()
+        if ts.len() > max_columns:
+            raise BadInputError(
+                f"{ts.len()} time bins at level {level!r} exceed max_columns={max_columns}; "
+                "choose a coarser level or a shorter range"
+            )
+        rows = [(p, c) for p in range(1, info.packs + 1) for c in range(1, info.cells_per_pack + 1)]
+        row_idx = (df["pack"].cast(pl.Int64).to_numpy() - 1) * info.cells_per_pack + df["cell"].cast(pl.Int64).to_numpy() - 1
+        col_idx = np.searchsorted(ts.dt.epoch("ms").to_numpy(), df["ts"].dt.epoch("ms").to_numpy())
+        values = np.full((len(rows), ts.len()), np.nan)
+        ok = (row_idx >= 0) & (row_idx < len(rows))
+        values[row_idx[ok], col_idx[ok]] = df[column].cast(pl.Float64).to_numpy()[ok]
+        columns = tuple(t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in ts.to_list())
+        return Matrix(rows=tuple(cell_label(p, c) for p, c in rows), columns=columns, values=values,
+                      unit=CELL_GROUPS[group][0])
+
+    # -- KPIs and energy ----------------------------------------------------------------
+
+    def kpis(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> MeterKpis | BessKpis:
+        """Meter or BESS KPIs over [start, end) (the whole record when open)."""
+        info = self.system(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        snap = self.snapshot()
+        if info.kind == SystemKind.METER:
+            return self.cached(snap, ("kpis", system_id, start, end), lambda: kpis.meter_kpis(snap, info, start, end))
+        nameplate = self.nameplate_kwh(system_id)
+        return self.cached(snap, ("kpis", system_id, start, end),
+                           lambda: kpis.bess_kpis(snap, info, start, end, nameplate))
+
+    def daily_energy(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> DailyEnergy:
+        """Energy per local day: meters import/export; BESS charge (import) / discharge (export) and aux."""
+        info = self.system(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        snap = self.snapshot()
+        return self.cached(snap, ("daily", system_id, start, end), lambda: kpis.daily_energy(snap, info, start, end))
+
+    def cycles(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Cycles:
+        """Equivalent full cycles and throughput of a BESS over [start, end)."""
+        info = self._bess(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        snap = self.snapshot()
+        nameplate = self.nameplate_kwh(system_id)
+        return self.cached(snap, ("cycles", system_id, start, end),
+                           lambda: kpis.cycles(snap, info, start, end, nameplate))
+
+    def alarms(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> tuple[AlarmSummary, ...]:
+        """Activations and active time per alarm/flag signal."""
+        info = self.system(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        snap = self.snapshot()
+        return self.cached(snap, ("alarms", system_id, start, end), lambda: kpis.alarms(snap, info, start, end))
+
+    def nameplate_kwh(self, system_id: str) -> float:
+        """Configured nameplate ($BESS_NAMEPLATE_KWH as 'ID=kWh,...' or one number), else estimated."""
+        configured = _configured_nameplates()
+        if system_id in configured:
+            return configured[system_id]
+        if "*" in configured:
+            return configured["*"]
+        info = self._bess(system_id)
+        snap = self.snapshot()
+        return self.cached(snap, ("nameplate", system_id), lambda: kpis.estimate_nameplate_kwh(snap, info))
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _bess(self, system_id: str) -> SystemInfo:
+        info = self.system(system_id)
+        if info.kind != SystemKind.BESS:
+            raise BadInputError(f"system {system_id!r} is a {info.kind.value}, not a BESS")
+        return info
+
+    @staticmethod
+    def _check_cell(info: SystemInfo, pack: int, cell: int) -> None:
+        if not 1 <= pack <= info.packs:
+            raise NotFoundError(f"system {info.id!r} has packs 1..{info.packs}, not {pack}")
+        if not 1 <= cell <= info.cells_per_pack:
+            raise NotFoundError(f"pack {pack} of {info.id!r} has cells 1..{info.cells_per_pack}, not {cell}")
+
+
+def _configured_nameplates() -> dict[str, float]:
+    raw = os.environ.get(NAMEPLATE_ENV, "").strip()
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, _, val = part.rpartition("=")
+        try:
+            out[key.strip() or "*"] = float(val)
+        except ValueError:
+            raise BadInputError(f"{NAMEPLATE_ENV}: {part!r} is not 'ID=kWh' or a number") from None
+    return out
+
+
+def _downsample(method: str, ts_ms: np.ndarray, values: np.ndarray, n_out: int) -> np.ndarray:
+    from core.kernels import lttb_indices, minmax_lttb_indices
+
+    x = ts_ms.astype(np.float64)
+    y = np.ascontiguousarray(values, dtype=np.float64)
+    if method == "minmax_lttb":
+        return minmax_lttb_indices(x, y, n_out)
+    return lttb_indices(x, y, n_out)
+
+
+def _read_systems(snap: Snapshot) -> list[SystemInfo]:
+    """Systems, their signals and time ranges, from the version's folder and manifest."""
+    manifest = snap.manifest()
+    kinds = {sid: entry.get("kind") for sid, entry in (manifest.get("systems") or {}).items()}
+    root = snap.path / "systems"
+    infos = []
+    for sys_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+        sid = sys_dir.name
+        kind = SystemKind(kinds[sid]) if kinds.get(sid) else system_kind(sid, False)
+        levels = tuple(lv for lv in LEVELS if (sys_dir / lv).is_dir())
+        names = sorted({f.stem for lv in levels for f in (sys_dir / lv).glob("*.parquet")})
+        signals = []
+        for name in names:
+            if name in CELL_GROUPS:
+                continue
+            spec = spec_for(name)
+            signals.append(SignalInfo(name, spec.unit, spec.aggregation, spec.description,
+                                      spec.is_counter, spec.is_alarm))
+        packs = cells = 0
+        if "cell_v" in names:
+            lf = snap.scan(sid, _coarsest(levels, sys_dir, "cell_v"), "cell_v")
+            pc = lf.select(pl.col("pack").max(), pl.col("cell").max()).collect()
+            packs, cells = int(pc["pack"][0] or 0), int(pc["cell"][0] or 0)
+        infos.append(SystemInfo(sid, kind, tuple(signals), _time_range(snap, sid, levels, sys_dir),
+                                packs, cells, levels))
+    return infos
+
+
+def _coarsest(levels: tuple[str, ...], sys_dir: Path, name: str) -> str:
+    return next(lv for lv in reversed(levels) if (sys_dir / lv / f"{name}.parquet").exists())
+
+
+def _time_range(snap: Snapshot, sid: str, levels: tuple[str, ...], sys_dir: Path) -> TimeRange | None:
+    """Earliest and latest raw sample over all signals (from the finest level present)."""
+    level = levels[0] if levels else None
+    if level is None:
+        return None
+    files = sorted((sys_dir / level).glob("*.parquet"))
+    if not files:
+        return None
+    lf = pl.scan_parquet(files).select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi"))
+    row = lf.collect().row(0)
+    if row[0] is None:
+        return None
+    step = LEVEL_SECONDS[level] if level != "raw" else 0
+    hi = row[1].timestamp() + max(step, 0.001)
+    return TimeRange(start=row[0], end=datetime.fromtimestamp(hi, tz=timezone.utc))
