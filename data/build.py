@@ -1,0 +1,86 @@
+"""Build one unit (a scalar signal, or a cell group of one system) into a version folder."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+from data.clean import duplicate_counts, merge_parts
+from data.discover import SourceFile, Unit
+from data.glossary import LEVELS, spec_for
+from data.manifest import SourceRecord, UnitRecord
+from data.parquet_out import LevelWriter
+from data.parse import ParsedFile, parse_file
+from data.pyramid import build_levels
+from data.store import signal_relpath
+
+CELL_DTYPE = pl.Int16
+
+
+def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, str]) -> UnitRecord:
+    """Parse, clean and aggregate the unit's files; write its level files under ``version_dir``.
+
+    Memory holds one signal (one cell, for a cell group) at a time.
+    """
+    by_signal: dict[str, list[SourceFile]] = {}
+    for f in unit.sources:
+        by_signal.setdefault(f.signal, []).append(f)
+    order = sorted(by_signal, key=_cell_order) if unit.cell_group else sorted(by_signal)
+    sort_keys = ("pack", "cell", "ts") if unit.cell_group else ("ts",)
+    writers = {lvl: LevelWriter(version_dir, signal_relpath(unit.system_id, lvl, unit.name), lvl, sort_keys)
+               for lvl in LEVELS}
+    records: list[SourceRecord] = []
+    dropped: Counter[str] = Counter()
+    rows = 0
+    for signal in order:
+        spec = spec_for(signal)
+        parsed = [parse_file(f.path, spec) for f in by_signal[signal]]
+        records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
+        series = merge_parts([p.frame for p in parsed])
+        dropped.update(duplicate_counts(series))
+        if series.frame.height == 0:
+            continue
+        rows += series.frame.height
+        for lvl, df in build_levels(series.frame, spec.aggregation).items():
+            if unit.cell_group:
+                df = df.select(pl.lit(spec.pack, CELL_DTYPE).alias("pack"), pl.lit(spec.cell, CELL_DTYPE).alias("cell"),
+                               pl.all())
+            writers[lvl].append(df)
+    outputs = {lvl: w for lvl in LEVELS if (w := writers[lvl].close()) is not None}
+    spec = spec_for(order[0])
+    return UnitRecord(
+        system_id=unit.system_id,
+        name=unit.name,
+        cell_group=unit.cell_group,
+        unit=spec.unit,
+        aggregation=spec.aggregation.value,
+        key="",  # filled in by the caller, who computed it before deciding to build
+        built_in=version,
+        rows=rows,
+        dropped=dict(sorted(dropped.items())),
+        sources=tuple(records),
+        outputs=outputs,
+    )
+
+
+def _cell_order(signal: str) -> tuple[int, int]:
+    spec = spec_for(signal)
+    return (spec.pack or 0, spec.cell or 0)
+
+
+def _record(f: SourceFile, p: ParsedFile, digest: str) -> SourceRecord:
+    return SourceRecord(
+        path=str(f.path),
+        name=f.path.name,
+        signal=f.signal,
+        size_bytes=f.size_bytes,
+        mtime_ns=f.mtime_ns,
+        blake2b=digest,
+        rows_read=p.rows_read,
+        rows_kept=p.frame.height,
+        dropped=dict(p.dropped),
+        problems=p.problems,
+        fatal=p.fatal,
+    )

@@ -1,0 +1,48 @@
+"""Merge the parsed files of one signal: time order, duplicates collapsed by a fixed rule.
+
+Duplicate rule: rows are taken in file order, files in path order (monthly exports sort
+chronologically, ``_part2`` after ``_part1``). Several rows with the same instant and
+the same value are an exact duplicate and collapse to one (``duplicate_exact``). Rows
+with the same instant and different values conflict; the row that comes last in that
+order wins and the others are counted as ``duplicate_conflict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from data.parse import Drop, empty_frame
+
+
+@dataclass(frozen=True)
+class CleanSeries:
+    frame: pl.DataFrame  # ts strictly increasing, value Float64
+    duplicate_exact: int
+    duplicate_conflict: int
+
+
+def merge_parts(parts: list[pl.DataFrame]) -> CleanSeries:
+    """Concatenate parts in the given (file) order, sort by time, resolve duplicates."""
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return CleanSeries(empty_frame(), 0, 0)
+    df = pl.concat(parts, how="vertical", rechunk=False)
+    if df["ts"].is_sorted() and df["ts"].n_unique() == df.height:
+        return CleanSeries(df.rechunk(), 0, 0)
+    # Stable sort keeps file order among equal instants, so "last" is "last in file order".
+    df = df.sort("ts", maintain_order=True)
+    n = df.height
+    distinct_pairs = df.select(pl.struct("ts", "value").n_unique()).item()
+    df = df.filter(pl.col("ts").is_last_distinct())
+    return CleanSeries(df, n - distinct_pairs, distinct_pairs - df.height)
+
+
+def duplicate_counts(series: CleanSeries) -> dict[str, int]:
+    out = {}
+    if series.duplicate_exact:
+        out[Drop.DUPLICATE_EXACT] = series.duplicate_exact
+    if series.duplicate_conflict:
+        out[Drop.DUPLICATE_CONFLICT] = series.duplicate_conflict
+    return out

@@ -1,0 +1,191 @@
+"""Tolerant parsing of one CSV export file into (ts UTC, value) rows, with every drop counted."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from data.glossary import SignalSpec
+from data.sentinels import sentinels_for
+from data.sniff import sniff
+from data.timeparse import UTC_DTYPE, parse_timestamps
+
+TIMESTAMP_NAMES = ("timestamp", "time", "date", "datetime", "ts", "zeitstempel")
+NULL_STRINGS = ("", "nan", "null", "none", "-", "--", "n/a", "na", "#n/a", "nil", "?")
+# A column is the value column when at least this share of its non-null cells are numbers.
+NUMERIC_SHARE = 0.5
+MAX_EXAMPLES = 3
+
+
+class Drop:
+    """Reasons a row is dropped; the keys of every ``dropped`` count."""
+
+    BAD_TIMESTAMP = "bad_timestamp"
+    NULL_VALUE = "null_value"
+    BAD_VALUE = "bad_value"
+    NON_FINITE = "non_finite"
+    SENTINEL = "sentinel"
+    TRUNCATED_LAST_LINE = "truncated_last_line"
+    DUPLICATE_EXACT = "duplicate_exact"
+    DUPLICATE_CONFLICT = "duplicate_conflict"
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """Rows of one file that survived parsing (file order, nulls and sentinels removed)."""
+
+    path: Path
+    frame: pl.DataFrame  # ts Datetime[ms, UTC], value Float64
+    rows_read: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    fatal: str | None = None  # the file gave no rows at all, and why
+    gap_shifted: int = 0
+    fold_second_pass: int = 0
+    out_of_order: int = 0
+
+
+def empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema={"ts": UTC_DTYPE, "value": pl.Float64})
+
+
+def parse_file(path: Path, spec: SignalSpec) -> ParsedFile:
+    """Read one export file; never raises for bad content, only reports it."""
+    try:
+        sn = sniff(path)
+    except OSError as exc:
+        return _fatal(path, f"cannot read: {exc.strerror or exc}")
+    if sn.problem:
+        return _fatal(path, sn.problem)
+    try:
+        raw = _read_strings(path, sn.delimiter)
+    except OSError as exc:
+        return _fatal(path, f"cannot read: {exc.strerror or exc}")
+    if raw.width < 2:
+        return _fatal(path, f"only one column {raw.columns}; need timestamp and value")
+    if raw.height == 0:
+        return _fatal(path, "header only, no data rows")
+    return _to_rows(path, raw, sn.delimiter, sn.ends_with_newline, spec)
+
+
+def _fatal(path: Path, reason: str, rows_read: int = 0) -> ParsedFile:
+    return ParsedFile(path, empty_frame(), rows_read, {}, (reason,), fatal=reason)
+
+
+def _read_strings(path: Path, sep: str) -> pl.DataFrame:
+    """All columns as strings (parsing is done vectorised afterwards); csv module if Polars balks."""
+    try:
+        return pl.read_csv(
+            path, separator=sep, infer_schema=False, truncate_ragged_lines=True,
+            encoding="utf8-lossy", raise_if_empty=False, null_values=None, missing_columns="insert",
+        )
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return _read_strings_slow(path, sep)
+
+
+def _read_strings_slow(path: Path, sep: str) -> pl.DataFrame:
+    text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\x00", "")
+    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return pl.DataFrame()
+    header = _unique_names(rows[0])
+    width = len(header)
+    body = [(r + [None] * width)[:width] for r in rows[1:]]
+    return pl.DataFrame(body, schema={h: pl.String for h in header}, orient="row")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    out = []
+    for n in names:
+        n = n.strip() or "column"
+        seen[n] += 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def pick_columns(raw: pl.DataFrame, decimal_comma: bool) -> tuple[str, str | None]:
+    """(timestamp column, value column or None): by name, else first column; first numeric other."""
+    names = {c.strip().strip('"').lstrip("\ufeff").lower(): c for c in raw.columns}
+    ts_col = next((names[n] for n in TIMESTAMP_NAMES if n in names), raw.columns[0])
+    sample = raw.head(1000)
+    for c in raw.columns:
+        if c == ts_col:
+            continue
+        text = _nullify(sample[c])
+        n = text.drop_nulls().len()
+        if n and _to_number(text, decimal_comma).drop_nulls().len() >= NUMERIC_SHARE * n:
+            return ts_col, c
+    return ts_col, None
+
+
+def _nullify(s: pl.Series) -> pl.Series:
+    s = s.str.strip_chars()
+    return pl.select(pl.when(s.str.to_lowercase().is_in(NULL_STRINGS)).then(None).otherwise(s)).to_series()
+
+
+def _to_number(s: pl.Series, decimal_comma: bool) -> pl.Series:
+    if decimal_comma:
+        s = s.str.replace(",", ".", literal=True)
+    return s.cast(pl.Float64, strict=False)
+
+
+def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: SignalSpec) -> ParsedFile:
+    decimal_comma = sep != ","
+    ts_col, val_col = pick_columns(raw, decimal_comma)
+    if val_col is None:
+        return _fatal(path, f"no numeric value column among {raw.columns[1:] or raw.columns}", raw.height)
+    times = parse_timestamps(raw[ts_col])
+    text = _nullify(raw[val_col])
+    value = _to_number(text, decimal_comma)
+    df = pl.DataFrame({"ts": times.utc, "value": value, "text_ts": raw[ts_col], "text_v": text}).with_row_index("i")
+    sentinels = pl.Series(sentinels_for(spec), dtype=pl.Float64)
+    reason = (
+        pl.when(pl.col("ts").is_null()).then(pl.lit(Drop.BAD_TIMESTAMP))
+        .when(pl.col("text_v").is_null()).then(pl.lit(Drop.NULL_VALUE))
+        .when(pl.col("value").is_null()).then(pl.lit(Drop.BAD_VALUE))
+        .when(pl.col("value").is_infinite() | pl.col("value").is_nan()).then(pl.lit(Drop.NON_FINITE))
+        .when(pl.col("value").is_in(sentinels)).then(pl.lit(Drop.SENTINEL))
+    )
+    df = df.with_columns(reason=reason)
+    last = df.height - 1
+    if not ends_nl and df["reason"][last] is not None:
+        # A cut-off last line (export interrupted mid-write) is reported as such.
+        df = df.with_columns(reason=pl.when(pl.col("i") == last).then(pl.lit(Drop.TRUNCATED_LAST_LINE))
+                             .otherwise(pl.col("reason")))
+    bad = df.filter(pl.col("reason").is_not_null())
+    dropped = dict(sorted(Counter(bad["reason"].to_list()).items()))
+    problems = _problems(bad, ts_col, val_col)
+    if times.gap_shifted:
+        problems.append(f"{times.gap_shifted} local timestamps in the spring-forward gap (do not exist); "
+                        "shifted forward 1 hour")
+    good = df.filter(pl.col("reason").is_null()).select("ts", "value")
+    ooo = int((good["ts"].diff().dt.total_milliseconds() < 0).sum()) if good.height > 1 else 0
+    fatal = None if good.height else f"no usable rows ({_summary(dropped)})"
+    return ParsedFile(path, good, raw.height, dropped, tuple(problems), fatal,
+                      times.gap_shifted, times.fold_second_pass, ooo)
+
+
+def _problems(bad: pl.DataFrame, ts_col: str, val_col: str) -> list[str]:
+    out = []
+    for reason, what, col in (
+        (Drop.BAD_TIMESTAMP, f"unparseable timestamp in {ts_col!r}", "text_ts"),
+        (Drop.BAD_VALUE, f"unparseable number in {val_col!r}", "text_v"),
+        (Drop.TRUNCATED_LAST_LINE, "truncated last line", "text_ts"),
+        (Drop.NON_FINITE, "infinite or NaN number", "text_v"),
+    ):
+        rows = bad.filter(pl.col("reason") == reason)
+        if rows.height:
+            ex = ", ".join(f"line {i + 2} {t!r}" for i, t in zip(rows["i"].head(MAX_EXAMPLES), rows[col].head(MAX_EXAMPLES)))
+            out.append(f"{rows.height} row(s) dropped, {what}: {ex}")
+    return out
+
+
+def _summary(dropped: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in dropped.items()) or "no data rows"
