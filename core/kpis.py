@@ -39,6 +39,14 @@ def _finest(snap: Snapshot, sid: str, signal: str, prefer: tuple[str, ...] = ("5
     return next((lv for lv in prefer if snap.has(sid, lv, signal)), None)
 
 
+def _energy_steps(ts_ms: np.ndarray, power_kw: np.ndarray, level: str) -> np.ndarray:
+    """Per-bin energy [kWh]; a step longer than a few bins or sampling intervals is a gap."""
+    steps = np.diff(ts_ms)
+    typical_s = float(np.median(steps)) / 1000.0 if steps.size else 0.0
+    hold_s = _MAX_HOLD_BINS * max(LEVEL_SECONDS[level], typical_s)
+    return integrate_power_kwh(ts_ms, power_kw, max_step_s=hold_s)
+
+
 def _read(snap: Snapshot, sid: str, signal: str, level: str, start, end, cols=("ts", "value")) -> pl.DataFrame:
     return snap.read_range(sid, level, signal, start, end, columns=list(cols))
 
@@ -56,7 +64,7 @@ def _power_energy(snap: Snapshot, sid: str, signal: str, start, end) -> tuple[np
     df = _read(snap, sid, signal, level, start, end)
     ts = df["ts"].dt.epoch("ms").to_numpy()
     p = df["value"].to_numpy().astype(np.float64)
-    e = integrate_power_kwh(ts, p, max_step_s=_MAX_HOLD_BINS * LEVEL_SECONDS[level])
+    e = _energy_steps(ts, p, level)
     return np.where(e > 0, e, 0.0), np.where(e < 0, -e, 0.0)
 
 
@@ -112,8 +120,7 @@ def daily_energy(snap: Snapshot, info: SystemInfo, start: datetime | None, end: 
             return DailyEnergy((), np.zeros(0), np.zeros(0), None)
         df = _read(snap, info.id, sig, level, start, end)
         ts = df["ts"].dt.epoch("ms").to_numpy()
-        e = integrate_power_kwh(ts, df["value"].to_numpy().astype(np.float64),
-                                max_step_s=_MAX_HOLD_BINS * LEVEL_SECONDS[level])
+        e = _energy_steps(ts, df["value"].to_numpy().astype(np.float64), level)
         # Meters: positive = import. PCS: positive = discharge, so "import" is charging.
         into, out_of = (e > 0, e < 0) if info.kind.value == "meter" else (e < 0, e > 0)
         frames["import_kwh"] = df.with_columns(pl.Series("import_kwh", np.where(into, np.abs(e), 0.0)))
@@ -145,8 +152,7 @@ def _aux_frame(snap: Snapshot, info: SystemInfo, start, end) -> pl.DataFrame | N
     if level is None:
         return None
     df = _read(snap, info.id, "aux_m_ap", level, start, end)
-    e = integrate_power_kwh(df["ts"].dt.epoch("ms").to_numpy(), df["value"].to_numpy().astype(np.float64),
-                            max_step_s=_MAX_HOLD_BINS * LEVEL_SECONDS[level])
+    e = _energy_steps(df["ts"].dt.epoch("ms").to_numpy(), df["value"].to_numpy().astype(np.float64), level)
     return df.with_columns(pl.Series("aux_kwh", np.clip(e, 0.0, None)))
 
 
@@ -160,8 +166,7 @@ def estimate_nameplate_kwh(snap: Snapshot, info: SystemInfo) -> float:
     if lv_p is None or lv_s is None:
         return float("nan")
     p = _read(snap, info.id, "pcs1_ap", lv_p, None, None)
-    e = integrate_power_kwh(p["ts"].dt.epoch("ms").to_numpy(), p["value"].to_numpy().astype(np.float64),
-                            max_step_s=_MAX_HOLD_BINS * LEVEL_SECONDS[lv_p])
+    e = _energy_steps(p["ts"].dt.epoch("ms").to_numpy(), p["value"].to_numpy().astype(np.float64), lv_p)
     s = _read(snap, info.id, "bms1_soc", lv_s, None, None)
     soc = s["value"].to_numpy().astype(np.float64)
     d_soc = np.diff(soc, append=np.nan)
@@ -171,7 +176,9 @@ def estimate_nameplate_kwh(snap: Snapshot, info: SystemInfo) -> float:
     j = ep.join(sp, on="ts", how="inner").drop_nans().drop_nulls()
     x, y = j["drop"].to_numpy(), j["e"].to_numpy()
     den = float(np.dot(x, x))
-    return float(np.dot(x, y) / den * 100.0) if den > 0 else float("nan")
+    estimate = float(np.dot(x, y) / den * 100.0) if den > 0 else float("nan")
+    # SOC and power that do not move together (e.g. SOC not reported) give no usable estimate.
+    return estimate if estimate >= 1.0 else float("nan")
 
 
 def cycles(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float) -> Cycles:

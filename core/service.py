@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -332,49 +332,39 @@ def _downsample(method: str, ts_ms: np.ndarray, values: np.ndarray, n_out: int) 
 
 
 def _read_systems(snap: Snapshot) -> list[SystemInfo]:
-    """Systems, their signals and time ranges, from the version's folder and manifest."""
+    """Systems, their signals, levels and time ranges, from the version's manifest."""
     manifest = snap.manifest()
-    kinds = {sid: entry.get("kind") for sid, entry in (manifest.get("systems") or {}).items()}
-    root = snap.path / "systems"
     infos = []
-    for sys_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-        sid = sys_dir.name
-        kind = SystemKind(kinds[sid]) if kinds.get(sid) else system_kind(sid, False)
-        levels = tuple(lv for lv in LEVELS if (sys_dir / lv).is_dir())
-        names = sorted({f.stem for lv in levels for f in (sys_dir / lv).glob("*.parquet")})
+    for sid, entry in sorted((manifest.get("systems") or {}).items()):
+        units = entry.get("units") or {}
+        levels = tuple(lv for lv in LEVELS if any(lv in (u.get("outputs") or {}) for u in units.values()))
         signals = []
-        for name in names:
-            if name in CELL_GROUPS:
+        lo = hi = None
+        for name, unit in sorted(units.items()):
+            for out in (unit.get("outputs") or {}).values():
+                if out.get("ts_min") and (lo is None or out["ts_min"] < lo):
+                    lo = out["ts_min"]
+                if out.get("ts_max") and (hi is None or out["ts_max"] > hi):
+                    hi = out["ts_max"]
+            if unit.get("cell_group"):
                 continue
             spec = spec_for(name)
             signals.append(SignalInfo(name, spec.unit, spec.aggregation, spec.description,
                                       spec.is_counter, spec.is_alarm))
         packs = cells = 0
-        if "cell_v" in names:
-            lf = snap.scan(sid, _coarsest(levels, sys_dir, "cell_v"), "cell_v")
-            pc = lf.select(pl.col("pack").max(), pl.col("cell").max()).collect()
+        if "cell_v" in units and levels:
+            coarsest = next(lv for lv in reversed(levels) if lv in units["cell_v"].get("outputs", {}))
+            pc = snap.scan(sid, coarsest, "cell_v").select(pl.col("pack").max(), pl.col("cell").max()).collect()
             packs, cells = int(pc["pack"][0] or 0), int(pc["cell"][0] or 0)
-        infos.append(SystemInfo(sid, kind, tuple(signals), _time_range(snap, sid, levels, sys_dir),
-                                packs, cells, levels))
+        kind = SystemKind(entry["kind"]) if entry.get("kind") else system_kind(sid, False)
+        rng = None
+        if lo and hi:
+            # ts_max is the last sample; the half-open range ends just after it.
+            rng = TimeRange(_parse_utc(lo), _parse_utc(hi) + timedelta(milliseconds=1))
+        infos.append(SystemInfo(sid, kind, tuple(signals), rng, packs, cells, levels))
     return infos
 
 
-def _coarsest(levels: tuple[str, ...], sys_dir: Path, name: str) -> str:
-    return next(lv for lv in reversed(levels) if (sys_dir / lv / f"{name}.parquet").exists())
-
-
-def _time_range(snap: Snapshot, sid: str, levels: tuple[str, ...], sys_dir: Path) -> TimeRange | None:
-    """Earliest and latest raw sample over all signals (from the finest level present)."""
-    level = levels[0] if levels else None
-    if level is None:
-        return None
-    files = sorted((sys_dir / level).glob("*.parquet"))
-    if not files:
-        return None
-    lf = pl.scan_parquet(files).select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi"))
-    row = lf.collect().row(0)
-    if row[0] is None:
-        return None
-    step = LEVEL_SECONDS[level] if level != "raw" else 0
-    hi = row[1].timestamp() + max(step, 0.001)
-    return TimeRange(start=row[0], end=datetime.fromtimestamp(hi, tz=timezone.utc))
+def _parse_utc(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -136,48 +136,15 @@ def _select_four(a, lo, hi, r_l, k_lo, k_hi, r_u):
 
 
 SAMPLE = 4096
-"""Slopes sampled to bracket the wanted ranks before one filtering pass."""
+"""Random pairwise slopes drawn to bracket the wanted ranks before the one pass over all pairs."""
+
+SMALL_PAIRS = 8 * SAMPLE
+"""Up to this many pairs, select directly in the full set of slopes."""
 
 
 @njit(cache=True)
-def _order_stats(buf, nt, r_l, k_lo, k_hi, r_u, sample, work):
-    """Values of ranks r_l, k_lo, k_hi, r_u among buf[:nt]; may reorder buf.
-
-    Large inputs: sort a strided sample, take values safely outside the wanted ranks, keep
-    only slopes between them (one pass) and select within that window. If the bracket
-    missed, fall back to selecting in the whole buffer, so the result is always exact.
-    """
-    if nt > 8 * SAMPLE:
-        step = nt / SAMPLE
-        for k in range(SAMPLE):
-            sample[k] = buf[int((k + 0.5) * step)]
-        sample.sort()
-        margin = int(2.0 * np.sqrt(SAMPLE)) + 8  # ~4 standard errors of a sample quantile
-        ia = int(r_l / step) - margin
-        ib = int(r_u / step) + 1 + margin
-        lo_v = -np.inf if ia < 0 else sample[ia]
-        hi_v = np.inf if ib >= SAMPLE else sample[ib]
-        below = 0
-        w = 0
-        for i in range(nt):
-            # branch-free: slopes fall on either side at random, so branches mispredict
-            v = buf[i]
-            below += v < lo_v
-            work[w] = v
-            w += (v >= lo_v) & (v <= hi_v)
-        if below <= r_l and below + w > r_u:
-            _select_four(work, 0, w, r_l - below, k_lo - below, k_hi - below, r_u - below)
-            return (work[r_l - below], work[k_lo - below], work[k_hi - below],
-                    work[r_u - below])
-    _select_four(buf, 0, nt, r_l, k_lo, k_hi, r_u)
-    return buf[r_l], buf[k_lo], buf[k_hi], buf[r_u]
-
-
-@njit(cache=True)
-def _theil_sen_one(xs, ys, m, z, buf, sample, work):
-    """Theil–Sen on the first m points of xs (non-decreasing) and ys; returns slope, intercept, lo, hi."""
-    nan = np.nan
-    # pairwise slopes; x is sorted so x[j] - x[i] >= 0 for j > i
+def _all_slopes(xs, ys, m, buf):
+    """Every slope (y[j] - y[i]) / (x[j] - x[i]) with x[j] > x[i] into buf; returns their count."""
     strictly = True
     for i in range(1, m):
         if xs[i] == xs[i - 1]:
@@ -201,6 +168,74 @@ def _theil_sen_one(xs, ys, m, z, buf, sample, work):
                 if dx > 0.0:
                     buf[nt] = (ys[j] - yi) / dx
                     nt += 1
+    return nt
+
+
+@njit(cache=True)
+def _bracketed_slopes(xs, ys, m, lo_v, hi_v, row, work):
+    """One pass over all pairs: count slopes below lo_v, keep those in [lo_v, hi_v] in work."""
+    below = 0
+    w = 0
+    for i in range(m - 1):
+        xi = xs[i]
+        yi = ys[i]
+        # one row of slopes into a small buffer first, so the division vectorizes
+        for j in range(i + 1, m):
+            row[j] = (ys[j] - yi) / (xs[j] - xi)
+        for j in range(i + 1, m):
+            v = row[j]
+            ok = xs[j] > xi
+            # branch-free: slopes fall on either side at random, so branches would mispredict
+            below += ok & (v < lo_v)
+            work[w] = v
+            w += ok & (v >= lo_v) & (v <= hi_v)
+    return below, w
+
+
+@njit(cache=True)
+def _sample_slopes(xs, ys, m, nt, sample):
+    """Fill sample with slopes of pseudo-random pairs (fixed seed, so results are reproducible)."""
+    state = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(m * 1000003 + nt)
+    k = 0
+    tries = 0
+    while k < SAMPLE and tries < 64 * SAMPLE:
+        tries += 1
+        # xorshift64*
+        state ^= state >> np.uint64(12)
+        state ^= state << np.uint64(25)
+        state ^= state >> np.uint64(27)
+        r = state * np.uint64(0x2545F4914F6CDD1D)
+        i = int(r % np.uint64(m))
+        j = int((r >> np.uint64(32)) % np.uint64(m))
+        if xs[i] == xs[j]:
+            continue
+        if i > j:
+            i, j = j, i
+        sample[k] = (ys[j] - ys[i]) / (xs[j] - xs[i])
+        k += 1
+    return k
+
+
+@njit(cache=True)
+def _theil_sen_one(xs, ys, m, z, buf, row, sample, work):
+    """Theil–Sen on the first m points of xs (non-decreasing) and ys; returns slope, intercept, lo, hi.
+
+    Selection: for many pairs, a sorted random sample of slopes brackets the wanted ranks;
+    one fused pass computes all slopes and keeps only those inside the bracket; the ranks
+    are selected there. If the bracket missed (unlucky sample) all slopes are stored and
+    selected in full, so the result is always exact.
+    """
+    nan = np.nan
+    # pairs with x[j] > x[i], from the runs of equal x
+    ties_pairs = 0
+    run = 1
+    for i in range(1, m + 1):
+        if i < m and xs[i] == xs[i - 1]:
+            run += 1
+        else:
+            ties_pairs += run * (run - 1) // 2
+            run = 1
+    nt = m * (m - 1) // 2 - ties_pairs
     if nt == 0:
         return nan, nan, nan, nan
 
@@ -218,7 +253,32 @@ def _theil_sen_one(xs, ys, m, z, buf, sample, work):
     # theilslopes' ranks sit around the median; keep the selection order valid in any case
     r_l = min(r_l, k_lo)
     r_u = max(r_u, k_hi)
-    v_l, v_lo, v_hi, v_u = _order_stats(buf, nt, r_l, k_lo, k_hi, r_u, sample, work)
+
+    done = False
+    if nt > SMALL_PAIRS:
+        ns = _sample_slopes(xs, ys, m, nt, sample)
+        if ns == SAMPLE:
+            sample.sort()
+            margin = int(2.0 * np.sqrt(SAMPLE)) + 8  # ~4 standard errors of a sample quantile
+            ia = int(r_l / nt * SAMPLE) - margin
+            ib = int(r_u / nt * SAMPLE) + 1 + margin
+            lo_v = -np.inf if ia < 0 else sample[ia]
+            hi_v = np.inf if ib >= SAMPLE else sample[ib]
+            below, w = _bracketed_slopes(xs, ys, m, lo_v, hi_v, row, work)
+            if below <= r_l and below + w > r_u:
+                _select_four(work, 0, w, r_l - below, k_lo - below, k_hi - below, r_u - below)
+                v_l = work[r_l - below]
+                v_lo = work[k_lo - below]
+                v_hi = work[k_hi - below]
+                v_u = work[r_u - below]
+                done = True
+    if not done:
+        _all_slopes(xs, ys, m, buf)
+        _select_four(buf, 0, nt, r_l, k_lo, k_hi, r_u)
+        v_l = buf[r_l]
+        v_lo = buf[k_lo]
+        v_hi = buf[k_hi]
+        v_u = buf[r_u]
     med = v_lo if k_hi == k_lo else (v_lo + v_hi) / 2.0
     inter = _median_sorted(ysorted, m) - med * _median_sorted(xs, m)
     if not have_ci:
@@ -238,6 +298,7 @@ def theil_sen_batch_kernel(x, y, min_points, z, n_chunks, slope, intercept, lo, 
         buf = np.empty(max_pairs)
         work = np.empty(max_pairs)
         sample = np.empty(SAMPLE)
+        row = np.empty(n_points)
         for s in range(c * n_series // n_chunks, (c + 1) * n_series // n_chunks):
             m = 0
             for i in range(n_points):
@@ -253,7 +314,7 @@ def theil_sen_batch_kernel(x, y, min_points, z, n_chunks, slope, intercept, lo, 
                 lo[s] = np.nan
                 hi[s] = np.nan
                 continue
-            a, b, c_l, c_h = _theil_sen_one(xs, ys, m, z, buf, sample, work)
+            a, b, c_l, c_h = _theil_sen_one(xs, ys, m, z, buf, row, sample, work)
             slope[s] = a
             intercept[s] = b
             lo[s] = c_l
