@@ -1,0 +1,29 @@
+"""Demo fleet generator: 6 meters and 3 BESS as real-layout CSV exports plus ground_truth.json.
+
+The ground-truth schema is documented in :mod:`data.demo.truth`; the SAT calibration against
+the real reference data in :mod:`data.demo.sat`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from data.demo.config import config_for
+from data.demo.generate import TRUTH_FILE, build_demo
+
+__all__ = ["TRUTH_FILE", "generate_demo"]
+
+
+def generate_demo(out_dir: Path, *, seed: int = 7, scale: str = "small", progress: bool = True) -> Path:
+    """Write the demo fleet under `out_dir` and return the path of its ground-truth JSON.
+
+    Parameters
+    ----------
+    out_dir : folder to write ``meter/`` and ``BESS/`` into (created if missing).
+    seed : same seed, same bytes.
+    scale : ``"small"`` (15-min system data, 3-hourly cell voltages plus every end-of-charge
+        peak, 6-hourly cell temperatures; under a minute) or ``"full"`` (1-min system data,
+        5-min cell data; minutes, for benchmarks).
+    progress : show a tqdm progress bar.
+    """
+    return build_demo(Path(out_dir), config_for(scale, seed), progress=progress)

@@ -1,0 +1,71 @@
+"""Fleet constants and the per-scale sampling configuration of the demo generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from data.glossary import CELLS_PER_PACK, PACKS_PER_BESS
+
+SYSTEM_IDS: tuple[str, ...] = ("ZHPESS232A230002", "ZHPESS232A230003", "ZHPESS232A230007")
+METER_IDS: tuple[str, ...] = ("m1", "m2", "m3", "m4", "m5", "m6")
+
+START_LOCAL = date(2023, 10, 1)
+# Half-open: the last simulated local day is 2025-06-30.
+END_LOCAL = date(2025, 7, 1)
+FULL_PERIOD_DAYS = (END_LOCAL - START_LOCAL).days  # 639
+
+N_CELLS = PACKS_PER_BESS * CELLS_PER_PACK  # 260 in series
+CELL_CAPACITY_AH = 280.0
+CELL_NOMINAL_V = 3.2
+# Spec-sheet usable energy; 260 x 3.2 V x 280 Ah = 233 kWh gross.
+NAMEPLATE_KWH = 215.0
+SCALES = ("small", "full")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What to simulate and how densely to sample it. Steps are in minutes."""
+
+    seed: int
+    scale: str
+    days: int = FULL_PERIOD_DAYS  # local days from START_LOCAL; tests use fewer
+    sim_step_min: int = 15  # physics step; also the fast system-signal grid
+    slow_step_min: int = 60  # slow system signals (temperatures, phases, HVAC, alarms heartbeat)
+    cell_v_step_min: int = 180  # cell voltage grid, plus the exact end-of-charge samples
+    cell_t_step_min: int = 360  # cell temperature grid
+    meter_step_min: int = 15
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if not 1 <= self.days <= FULL_PERIOD_DAYS:
+            raise ValueError(f"days must be in 1..{FULL_PERIOD_DAYS}, got {self.days}")
+        for name in ("slow_step_min", "cell_v_step_min", "cell_t_step_min"):
+            if getattr(self, name) % self.sim_step_min:
+                raise ValueError(f"{name}={getattr(self, name)} is not a multiple of sim_step_min")
+        if self.meter_step_min % 15:
+            raise ValueError("meter_step_min must be a multiple of 15")
+
+
+def config_for(scale: str, seed: int, *, days: int = FULL_PERIOD_DAYS) -> DemoConfig:
+    """The sampling configuration of a named scale (small: quick demo, full: benchmarks)."""
+    if scale == "small":
+        return DemoConfig(seed=seed, scale=scale, days=days)
+    if scale == "full":
+        return DemoConfig(seed=seed, scale=scale, days=days, sim_step_min=1, slow_step_min=1,
+                          cell_v_step_min=5, cell_t_step_min=5)
+    raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+
+
+def rng_for(seed: int, *keys: int | str) -> "np.random.Generator":
+    """An independent random stream per component, stable across runs and Python processes.
+
+    Strings are hashed with CRC-32 because Python's own str hash is salted per process.
+    """
+    import zlib
+
+    import numpy as np
+
+    words = [int(seed)] + [zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in keys]
+    return np.random.default_rng(np.random.SeedSequence(words))
