@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +19,8 @@ from data.pyramid import build_levels
 from data.store import signal_relpath
 
 CELL_DTYPE = pl.Int16
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+PREFETCH = 2 * WORKERS
 
 
 def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, str]) -> UnitRecord:
@@ -34,16 +38,12 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
     records: list[SourceRecord] = []
     dropped: Counter[str] = Counter()
     rows = 0
-    for signal in order:
-        spec = spec_for(signal)
-        parsed = [parse_file(f.path, spec) for f in by_signal[signal]]
+    for signal, parsed, series, levels in _prepared(order, by_signal, unit.cell_group is not None):
         records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
-        series = merge_parts([p.frame for p in parsed])
         dropped.update(duplicate_counts(series))
-        if series.frame.height == 0:
-            continue
         rows += series.frame.height
-        for lvl, df in build_levels(series.frame, spec.aggregation).items():
+        spec = spec_for(signal)
+        for lvl, df in levels.items():
             if unit.cell_group:
                 df = df.select(pl.lit(spec.pack, CELL_DTYPE).alias("pack"), pl.lit(spec.cell, CELL_DTYPE).alias("cell"),
                                pl.all())
@@ -65,6 +65,34 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
     )
 
 
+def _prepare(signal: str, files: list[SourceFile]):
+    spec = spec_for(signal)
+    parsed = [parse_file(f.path, spec) for f in files]
+    series = merge_parts([p.frame for p in parsed])
+    levels = build_levels(series.frame, spec.aggregation) if series.frame.height else {}
+    return signal, parsed, series, levels
+
+
+def _prepared(order: list[str], by_signal: dict[str, list[SourceFile]], parallel: bool):
+    """Yield prepared signals in order; cells are prepared a few at a time on worker threads.
+
+    Polars, NumPy and the Numba kernel release the GIL, so threads overlap; the window
+    bounds memory to PREFETCH signals (the writers must still append in cell order).
+    """
+    if not parallel or len(order) < 2:
+        for signal in order:
+            yield _prepare(signal, by_signal[signal])
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pending: deque = deque()
+        for signal in order:
+            pending.append(pool.submit(_prepare, signal, by_signal[signal]))
+            if len(pending) >= PREFETCH:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _cell_order(signal: str) -> tuple[int, int]:
     spec = spec_for(signal)
     return (spec.pack or 0, spec.cell or 0)
@@ -77,7 +105,7 @@ def _record(f: SourceFile, p: ParsedFile, digest: str) -> SourceRecord:
         signal=f.signal,
         size_bytes=f.size_bytes,
         mtime_ns=f.mtime_ns,
-        blake2b=digest,
+        sha256=digest,
         rows_read=p.rows_read,
         rows_kept=p.frame.height,
         dropped=dict(p.dropped),

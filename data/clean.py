@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from data.parse import Drop, empty_frame
@@ -28,15 +29,20 @@ def merge_parts(parts: list[pl.DataFrame]) -> CleanSeries:
     parts = [p for p in parts if p.height]
     if not parts:
         return CleanSeries(empty_frame(), 0, 0)
-    df = pl.concat(parts, how="vertical", rechunk=False)
-    if df["ts"].is_sorted() and df["ts"].n_unique() == df.height:
-        return CleanSeries(df.rechunk(), 0, 0)
+    df = pl.concat(parts, how="vertical", rechunk=True)
+    if df.height < 2 or (np.diff(df["ts"].dt.epoch("ms").to_numpy()) > 0).all():
+        return CleanSeries(df, 0, 0)  # the common case: one clean file in time order
+    ts = df["ts"].dt.epoch("ms").to_numpy()
     # Stable sort keeps file order among equal instants, so "last" is "last in file order".
-    df = df.sort("ts", maintain_order=True)
-    n = df.height
-    distinct_pairs = df.select(pl.struct("ts", "value").n_unique()).item()
-    df = df.filter(pl.col("ts").is_last_distinct())
-    return CleanSeries(df, n - distinct_pairs, distinct_pairs - df.height)
+    order = np.argsort(ts, kind="stable")
+    ts_sorted = ts[order]
+    last_of_run = np.concatenate((ts_sorted[1:] != ts_sorted[:-1], [True]))
+    in_dup_run = ~last_of_run | np.concatenate(([False], ~last_of_run[:-1]))
+    dups = df[order[in_dup_run]]
+    pairs = dups.select(pl.struct("ts", "value").n_unique()).item() if dups.height else 0
+    runs = int(np.count_nonzero(in_dup_run & last_of_run))
+    out = df[order[last_of_run]]
+    return CleanSeries(out, dups.height - pairs, pairs - runs)
 
 
 def duplicate_counts(series: CleanSeries) -> dict[str, int]:

@@ -67,7 +67,7 @@ def _previous(root: Path) -> tuple[str | None, dict[tuple[str, str], UnitRecord]
 
 def _hashes(found: Discovery, prev_units: dict[tuple[str, str], UnitRecord]) -> dict[Path, str]:
     """Content hash per file; reused from the previous manifest when path, size and mtime match."""
-    known = {(s.path, s.size_bytes, s.mtime_ns): s.blake2b for u in prev_units.values() for s in u.sources}
+    known = {(s.path, s.size_bytes, s.mtime_ns): s.sha256 for u in prev_units.values() for s in u.sources}
     out = {}
     for u in found.units:
         for f in u.sources:

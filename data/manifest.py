@@ -23,7 +23,7 @@ Schema (``manifest_version`` 1)::
               "dropped": {"duplicate_exact": 2, "duplicate_conflict": 1},
               "sources": [{
                 "path": "/abs/.../com_ap.csv", "name": "com_ap.csv", "signal": "com_ap",
-                "size_bytes": 1, "mtime_ns": 1, "blake2b": "<hex of whole file>",
+                "size_bytes": 1, "mtime_ns": 1, "sha256": "<hex of the whole file>",
                 "rows_read": 10, "rows_kept": 9,
                 "dropped": {"null_value": 1}, "problems": ["..."], "fatal": null | "why no rows"
               }],
@@ -55,7 +55,7 @@ class SourceRecord:
     signal: str
     size_bytes: int
     mtime_ns: int
-    blake2b: str
+    sha256: str
     rows_read: int
     rows_kept: int
     dropped: dict[str, int]
@@ -79,8 +79,8 @@ class UnitRecord:
 
 
 def content_hash(path: Path) -> str:
-    """blake2b of the whole file: the content signature that decides whether a unit is rebuilt."""
-    h = hashlib.blake2b(digest_size=20)
+    """SHA-256 of the whole file: the content signature that decides whether a unit is rebuilt."""
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)

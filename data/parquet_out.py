@@ -59,6 +59,10 @@ class LevelWriter:
             self._writer = pq.ParquetWriter(
                 self.path, table.schema, compression="zstd", compression_level=ZSTD_LEVEL,
                 write_statistics=True,
+                # Sorted ms timestamps delta-encode to a few bits per row; pack/cell/count
+                # repeat, so dictionaries suit them; float values compress best plain.
+                use_dictionary=[c for c in ("pack", "cell", "count") if c in names],
+                column_encoding={"ts": "DELTA_BINARY_PACKED"},
                 sorting_columns=[pq.SortingColumn(names.index(k)) for k in self.sort_keys],
             )
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)

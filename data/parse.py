@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from data.glossary import SignalSpec
@@ -136,54 +137,74 @@ def _to_number(s: pl.Series, decimal_comma: bool) -> pl.Series:
     return s.cast(pl.Float64, strict=False)
 
 
+_REASONS = (None, Drop.BAD_TIMESTAMP, Drop.NULL_VALUE, Drop.BAD_VALUE, Drop.NON_FINITE, Drop.SENTINEL,
+            Drop.TRUNCATED_LAST_LINE)
+
+
 def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: SignalSpec) -> ParsedFile:
     decimal_comma = sep != ","
     ts_col, val_col = pick_columns(raw, decimal_comma)
     if val_col is None:
         return _fatal(path, f"no numeric value column among {raw.columns[1:] or raw.columns}", raw.height)
     times = parse_timestamps(raw[ts_col])
-    text = _nullify(raw[val_col])
-    value = _to_number(text, decimal_comma)
-    df = pl.DataFrame({"ts": times.utc, "value": value, "text_ts": raw[ts_col], "text_v": text}).with_row_index("i")
-    sentinels = pl.Series(sentinels_for(spec), dtype=pl.Float64)
-    reason = (
-        pl.when(pl.col("ts").is_null()).then(pl.lit(Drop.BAD_TIMESTAMP))
-        .when(pl.col("text_v").is_null()).then(pl.lit(Drop.NULL_VALUE))
-        .when(pl.col("value").is_null()).then(pl.lit(Drop.BAD_VALUE))
-        .when(pl.col("value").is_infinite() | pl.col("value").is_nan()).then(pl.lit(Drop.NON_FINITE))
-        .when(pl.col("value").is_in(sentinels)).then(pl.lit(Drop.SENTINEL))
-    )
-    df = df.with_columns(reason=reason)
-    last = df.height - 1
-    if not ends_nl and df["reason"][last] is not None:
-        # A cut-off last line (export interrupted mid-write) is reported as such.
-        df = df.with_columns(reason=pl.when(pl.col("i") == last).then(pl.lit(Drop.TRUNCATED_LAST_LINE))
-                             .otherwise(pl.col("reason")))
-    bad = df.filter(pl.col("reason").is_not_null())
-    dropped = dict(sorted(Counter(bad["reason"].to_list()).items()))
-    problems = _problems(bad, ts_col, val_col)
+    value, is_null_text = _values(raw[val_col], decimal_comma)
+    v = value.to_numpy()
+    # First matching reason wins, in this order: timestamp, null, unparseable, non-finite, sentinel.
+    code = np.zeros(raw.height, dtype=np.int8)
+    sentinel = value.is_in(pl.Series(sentinels_for(spec), dtype=pl.Float64)).fill_null(False).to_numpy()
+    value_null = value.is_null().to_numpy()
+    for c, mask in (
+        (5, sentinel),
+        (4, ~value_null & ~np.isfinite(np.nan_to_num(v, nan=np.inf) if v.dtype.kind == "f" else v)),
+        (3, value_null & ~is_null_text),
+        (2, is_null_text),
+        (1, times.utc.is_null().to_numpy()),
+    ):
+        code[mask] = c
+    last = raw.height - 1
+    if not ends_nl and code[last]:
+        code[last] = 6  # a cut-off last line (export interrupted mid-write) is reported as such
+    dropped = {_REASONS[c]: int(n) for c, n in enumerate(np.bincount(code, minlength=len(_REASONS))) if c and n}
+    dropped = dict(sorted(dropped.items()))
+    problems = _problems(code, raw[ts_col], raw[val_col], ts_col, val_col)
     if times.gap_shifted:
         problems.append(f"{times.gap_shifted} local timestamps in the spring-forward gap (do not exist); "
                         "shifted forward 1 hour")
-    good = df.filter(pl.col("reason").is_null()).select("ts", "value")
-    ooo = int((good["ts"].diff().dt.total_milliseconds() < 0).sum()) if good.height > 1 else 0
+    keep = pl.Series(code == 0)
+    good = pl.DataFrame({"ts": times.utc, "value": value}).filter(keep)
+    ts_ms = good["ts"].dt.epoch("ms").to_numpy()
+    ooo = int((np.diff(ts_ms) < 0).sum())
     fatal = None if good.height else f"no usable rows ({_summary(dropped)})"
     return ParsedFile(path, good, raw.height, dropped, tuple(problems), fatal,
                       times.gap_shifted, times.fold_second_pass, ooo)
 
 
-def _problems(bad: pl.DataFrame, ts_col: str, val_col: str) -> list[str]:
+def _values(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, np.ndarray]:
+    """(numbers with null where not a number, mask of cells that are empty or a null string)."""
+    value = _to_number(col, decimal_comma)
+    is_null_text = np.zeros(len(col), dtype=bool)
+    failed = value.is_null()
+    if failed.any():
+        # Only the few cells the direct cast missed get the slower string treatment.
+        idx = np.flatnonzero(failed.to_numpy())
+        text = _nullify(col.gather(idx))
+        value = value.scatter(idx, _to_number(text, decimal_comma))
+        is_null_text[idx] = text.is_null().to_numpy()
+    return value, is_null_text
+
+
+def _problems(code: np.ndarray, ts_text: pl.Series, v_text: pl.Series, ts_col: str, val_col: str) -> list[str]:
     out = []
-    for reason, what, col in (
-        (Drop.BAD_TIMESTAMP, f"unparseable timestamp in {ts_col!r}", "text_ts"),
-        (Drop.BAD_VALUE, f"unparseable number in {val_col!r}", "text_v"),
-        (Drop.TRUNCATED_LAST_LINE, "truncated last line", "text_ts"),
-        (Drop.NON_FINITE, "infinite or NaN number", "text_v"),
+    for c, what, col in (
+        (1, f"unparseable timestamp in {ts_col!r}", ts_text),
+        (3, f"unparseable number in {val_col!r}", v_text),
+        (6, "truncated last line", ts_text),
+        (4, "infinite or NaN number", v_text),
     ):
-        rows = bad.filter(pl.col("reason") == reason)
-        if rows.height:
-            ex = ", ".join(f"line {i + 2} {t!r}" for i, t in zip(rows["i"].head(MAX_EXAMPLES), rows[col].head(MAX_EXAMPLES)))
-            out.append(f"{rows.height} row(s) dropped, {what}: {ex}")
+        rows = np.flatnonzero(code == c)
+        if len(rows):
+            ex = ", ".join(f"line {i + 2} {col[int(i)]!r}" for i in rows[:MAX_EXAMPLES])
+            out.append(f"{len(rows)} row(s) dropped, {what}: {ex}")
     return out
 
 

@@ -1,0 +1,44 @@
+"""`bess info`: a summary of the published store, read from its manifest only (fast)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from data.glossary import LEVELS, LOCAL_TZ
+from data.store import open_snapshot
+
+_TZ = ZoneInfo(LOCAL_TZ)
+
+
+def describe_store(store: str | os.PathLike | None) -> str:
+    """Systems (kind), their signals with levels, local time ranges and row counts."""
+    snap = open_snapshot(store)
+    m = snap.manifest()
+    systems = m.get("systems", {})
+    lines = [f"store {snap.root}  version {snap.version}  (created {m.get('created_utc', '?')}, "
+             f"{len(systems)} systems; times in {LOCAL_TZ})"]
+    for sid, sd in systems.items():
+        units = sd.get("units", {})
+        lines.append(f"{sid} ({sd.get('kind', '?')}): {len(units)} signal(s)  [{sd.get('folder', '')}]")
+        for name, ud in units.items():
+            outs = ud.get("outputs", {})
+            raw = outs.get("raw")
+            if raw is None:
+                lines.append(f"  {name:<20} no data ({len(ud.get('sources', []))} file(s) unreadable)")
+                continue
+            unit = f" {ud['unit']}" if ud.get("unit") else ""
+            span = f"{_local(raw['ts_min'])} .. {_local(raw['ts_max'])}"
+            counts = " ".join(f"{lvl} {outs[lvl]['rows']:,}" for lvl in LEVELS if lvl in outs)
+            cells = len({s["signal"] for s in ud.get("sources", [])})
+            extra = f", {cells} cells" if ud.get("cell_group") else ""
+            lines.append(f"  {name:<20} [{ud.get('aggregation', '?')}{unit}{extra}]  {span}  rows: {counts}")
+    return "\n".join(lines)
+
+
+def _local(iso_utc: str | None) -> str:
+    if not iso_utc:
+        return "?"
+    t = datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(_TZ)
+    return t.strftime("%Y-%m-%d %H:%M %Z")
