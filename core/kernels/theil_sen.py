@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _round_half_even(v):
     # np.round(v) (what theilslopes uses to place its CI ranks) rounds halves to even.
     f = np.floor(v)
@@ -18,29 +18,38 @@ def _round_half_even(v):
     return f + 1.0 if (f % 2.0) != 0.0 else f
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _select(a, lo, hi, k):
     """Place the k-th smallest of a[lo:hi] at a[k], smaller-or-equal left, greater-or-equal right."""
+    # pivot: median of three pseudo-random elements; slopes arrive row by row, partly
+    # ordered, which makes fixed positions (first/middle/last) poor pivots
+    state = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(hi - lo)
     while hi - lo > 16:
-        mid = lo + (hi - lo) // 2
-        # median-of-three pivot, moved to a[lo]
-        x0 = a[lo]
-        x1 = a[mid]
-        x2 = a[hi - 1]
+        span = np.uint64(hi - lo)
+        state ^= state >> np.uint64(12)
+        state ^= state << np.uint64(25)
+        state ^= state >> np.uint64(27)
+        r = state * np.uint64(0x2545F4914F6CDD1D)
+        i0 = lo + int(r % span)
+        i1 = lo + int((r >> np.uint64(21)) % span)
+        i2 = lo + int((r >> np.uint64(42)) % span)
+        x0 = a[i0]
+        x1 = a[i1]
+        x2 = a[i2]
         if x0 < x1:
             if x1 < x2:
-                p = mid
+                p = i1
             elif x0 < x2:
-                p = hi - 1
+                p = i2
             else:
-                p = lo
+                p = i0
         else:
             if x0 < x2:
-                p = lo
+                p = i0
             elif x1 < x2:
-                p = hi - 1
+                p = i2
             else:
-                p = mid
+                p = i1
         pivot = a[p]
         a[p] = a[lo]
         a[lo] = pivot
@@ -77,7 +86,7 @@ def _select(a, lo, hi, k):
         a[j + 1] = v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _select_min(a, lo, hi):
     """Move the smallest of a[lo:hi] to a[lo]."""
     m = lo
@@ -89,7 +98,7 @@ def _select_min(a, lo, hi):
     a[m] = t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _select_max(a, lo, hi):
     """Move the largest of a[lo:hi] to a[hi - 1]."""
     m = lo
@@ -101,7 +110,7 @@ def _select_max(a, lo, hi):
     a[m] = t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tie_term(sorted_v, m):
     """sum of k (k-1) (2k+5) over runs of k equal values (Sen 1968, eq. 2.6)."""
     total = 0.0
@@ -116,14 +125,14 @@ def _tie_term(sorted_v, m):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _median_sorted(v, m):
     if m % 2 == 1:
         return v[m // 2]
     return (v[m // 2 - 1] + v[m // 2]) / 2.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _select_four(a, lo, hi, r_l, k_lo, k_hi, r_u):
     """Order statistics r_l <= k_lo <= k_hi <= r_u of a[lo:hi] (ranks relative to lo) in place."""
     _select(a, lo, hi, lo + k_lo)
@@ -142,7 +151,7 @@ SMALL_PAIRS = 8 * SAMPLE
 """Up to this many pairs, select directly in the full set of slopes."""
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _all_slopes(xs, ys, m, buf):
     """Every slope (y[j] - y[i]) / (x[j] - x[i]) with x[j] > x[i] into buf; returns their count."""
     strictly = True
@@ -171,28 +180,57 @@ def _all_slopes(xs, ys, m, buf):
     return nt
 
 
-@njit(cache=True)
-def _bracketed_slopes(xs, ys, m, lo_v, hi_v, row, work):
-    """One pass over all pairs: count slopes below lo_v, keep those in [lo_v, hi_v] in work."""
+@njit(cache=True, error_model="numpy")
+def _bracketed_strict(xs, ys, m, lo_v, hi_v, row, work):
     below = 0
     w = 0
     for i in range(m - 1):
         xi = xs[i]
         yi = ys[i]
-        # one row of slopes into a small buffer first, so the division vectorizes
-        for j in range(i + 1, m):
-            row[j] = (ys[j] - yi) / (xs[j] - xi)
-        for j in range(i + 1, m):
+        n = m - 1 - i
+        # a row of slopes into a small buffer first, so the division vectorizes
+        for j in range(n):
+            row[j] = (ys[i + 1 + j] - yi) / (xs[i + 1 + j] - xi)
+        cb = 0
+        for j in range(n):
+            cb += np.int64(row[j] < lo_v)
+        below += cb
+        for j in range(n):
             v = row[j]
-            ok = xs[j] > xi
-            # branch-free: slopes fall on either side at random, so branches would mispredict
-            below += ok & (v < lo_v)
-            work[w] = v
-            w += ok & (v >= lo_v) & (v <= hi_v)
+            if v >= lo_v and v <= hi_v:
+                work[w] = v
+                w += 1
     return below, w
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _bracketed_ties(xs, ys, m, lo_v, hi_v, work):
+    below = 0
+    w = 0
+    for i in range(m - 1):
+        xi = xs[i]
+        yi = ys[i]
+        for j in range(i + 1, m):
+            dx = xs[j] - xi
+            if dx > 0.0:  # equal x: no slope (as theilslopes)
+                v = (ys[j] - yi) / dx
+                if v < lo_v:
+                    below += 1
+                elif v <= hi_v:
+                    work[w] = v
+                    w += 1
+    return below, w
+
+
+@njit(cache=True, error_model="numpy")
+def _bracketed_slopes(xs, ys, m, strictly, lo_v, hi_v, row, work):
+    """One pass over all pairs: count slopes below lo_v, keep those in [lo_v, hi_v] in work."""
+    if strictly:
+        return _bracketed_strict(xs, ys, m, lo_v, hi_v, row, work)
+    return _bracketed_ties(xs, ys, m, lo_v, hi_v, work)
+
+
+@njit(cache=True, error_model="numpy")
 def _sample_slopes(xs, ys, m, nt, sample):
     """Fill sample with slopes of pseudo-random pairs (fixed seed, so results are reproducible)."""
     state = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(m * 1000003 + nt)
@@ -216,7 +254,7 @@ def _sample_slopes(xs, ys, m, nt, sample):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _theil_sen_one(xs, ys, m, z, buf, row, sample, work):
     """Theil–Sen on the first m points of xs (non-decreasing) and ys; returns slope, intercept, lo, hi.
 
@@ -264,7 +302,7 @@ def _theil_sen_one(xs, ys, m, z, buf, row, sample, work):
             ib = int(r_u / nt * SAMPLE) + 1 + margin
             lo_v = -np.inf if ia < 0 else sample[ia]
             hi_v = np.inf if ib >= SAMPLE else sample[ib]
-            below, w = _bracketed_slopes(xs, ys, m, lo_v, hi_v, row, work)
+            below, w = _bracketed_slopes(xs, ys, m, ties_pairs == 0, lo_v, hi_v, row, work)
             if below <= r_l and below + w > r_u:
                 _select_four(work, 0, w, r_l - below, k_lo - below, k_hi - below, r_u - below)
                 v_l = work[r_l - below]
@@ -286,7 +324,7 @@ def _theil_sen_one(xs, ys, m, z, buf, row, sample, work):
     return med, inter, v_l, v_u
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def theil_sen_batch_kernel(x, y, min_points, z, n_chunks, slope, intercept, lo, hi, n_used):
     """x: (n_points,) non-decreasing; y: (n_series, n_points), NaN = missing. Writes into the outputs."""
     n_series, n_points = y.shape
