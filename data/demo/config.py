@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
+
+import numpy as np
 
 from data.glossary import CELLS_PER_PACK, PACKS_PER_BESS
 
@@ -58,14 +61,10 @@ def config_for(scale: str, seed: int, *, days: int = FULL_PERIOD_DAYS) -> DemoCo
     raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
 
 
-def rng_for(seed: int, *keys: int | str) -> "np.random.Generator":
+def rng_for(seed: int, *keys: int | str) -> np.random.Generator:
     """An independent random stream per component, stable across runs and Python processes.
 
     Strings are hashed with CRC-32 because Python's own str hash is salted per process.
     """
-    import zlib
-
-    import numpy as np
-
     words = [int(seed)] + [zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in keys]
     return np.random.default_rng(np.random.SeedSequence(words))
