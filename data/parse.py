@@ -155,7 +155,7 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     value_null = value.is_null().to_numpy()
     for c, mask in (
         (5, sentinel),
-        (4, ~value_null & ~np.isfinite(np.nan_to_num(v, nan=np.inf) if v.dtype.kind == "f" else v)),
+        (4, ~value_null & np.isinf(np.nan_to_num(v, nan=0.0))),
         (3, value_null & ~is_null_text),
         (2, is_null_text),
         (1, times.utc.is_null().to_numpy()),
@@ -183,7 +183,11 @@ def _values(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, np.ndarray]
     """(numbers with null where not a number, mask of cells that are empty or a null string)."""
     value = _to_number(col, decimal_comma)
     is_null_text = np.zeros(len(col), dtype=bool)
-    failed = value.is_null()
+    nan = value.is_nan().fill_null(False)
+    if nan.any():  # "NaN" casts to a float NaN; exports mean "no reading" by it, like "null"
+        is_null_text |= nan.to_numpy()
+        value = value.fill_nan(None)
+    failed = value.is_null() & ~pl.Series(is_null_text)
     if failed.any():
         # Only the few cells the direct cast missed get the slower string treatment.
         idx = np.flatnonzero(failed.to_numpy())
@@ -199,7 +203,7 @@ def _problems(code: np.ndarray, ts_text: pl.Series, v_text: pl.Series, ts_col: s
         (1, f"unparseable timestamp in {ts_col!r}", ts_text),
         (3, f"unparseable number in {val_col!r}", v_text),
         (6, "truncated last line", ts_text),
-        (4, "infinite or NaN number", v_text),
+        (4, "infinite number", v_text),
     ):
         rows = np.flatnonzero(code == c)
         if len(rows):

@@ -1,0 +1,218 @@
+"""Parsing rules of one CSV export file: every bad-input case is read or reported, never fatal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+
+from data.glossary import spec_for
+from data.parse import Drop, parse_file
+from data.sentinels import sentinels_for
+from data.timeparse import _regex_path, parse_timestamps
+from tests.ingest_fixtures import local_quarter_hours, series_csv, write
+
+POWER = spec_for("com_ap")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def parse_text(tmp_path, text, signal="com_ap", name=None):
+    return parse_file(write(tmp_path / (name or f"{signal}.csv"), text), spec_for(signal))
+
+
+def values(p) -> list[float]:
+    return p.frame["value"].to_list()
+
+
+def test_plain_file_reads_exact_instants_and_values(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-01-15 10:00:00,1.5\n2024-01-15 10:15:00,-2\n")
+    assert p.fatal is None and p.dropped == {}
+    assert p.frame.schema == pl.Schema({"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64})
+    assert p.frame["ts"].to_list() == [utc(2024, 1, 15, 9, 0), utc(2024, 1, 15, 9, 15)]  # CET = UTC+1
+    assert values(p) == [1.5, -2.0]
+
+
+def test_utf8_bom_is_ignored(tmp_path):
+    p = parse_text(tmp_path, "\ufefftimestamp,value\n2024-07-01 12:00:00,4\n")
+    assert p.fatal is None and values(p) == [4.0]
+    assert p.frame["ts"][0] == utc(2024, 7, 1, 10, 0)  # CEST = UTC+2
+
+
+def test_german_header_semicolon_and_decimal_comma(tmp_path):
+    text = "\ufeffZeitstempel;Wirkleistung [kW]\n2024-07-01 12:00:00;1,25\n2024-07-01 12:15:00;-0,5\n"
+    p = parse_text(tmp_path, text)
+    assert p.fatal is None
+    assert values(p) == [1.25, -0.5]
+
+
+def test_tab_delimiter(tmp_path):
+    p = parse_text(tmp_path, "time\tpower\n2024-07-01 12:00:00\t3.5\n")
+    assert values(p) == [3.5]
+
+
+@pytest.mark.parametrize("null", ["NaN", "null", "-", "", "n/a", "NULL", " nan "])
+def test_null_strings_become_dropped_nulls(tmp_path, null):
+    p = parse_text(tmp_path, f"timestamp,value\n2024-01-01 00:00:00,{null}\n2024-01-01 00:15:00,7\n")
+    assert values(p) == [7.0]
+    assert p.dropped == {Drop.NULL_VALUE: 1}
+    assert p.problems == ()  # nulls are normal in exports: counted, not listed as problems
+
+
+def test_unparseable_value_is_reported_with_its_line(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,12abc\n")
+    assert p.dropped == {Drop.BAD_VALUE: 1}
+    assert "line 3" in p.problems[0] and "12abc" in p.problems[0]
+
+
+@pytest.mark.parametrize("sentinel", ["65535", "-32768", "32767", "6553.5", "-3276.8", "4294967295", "655.35"])
+def test_power_sentinels_are_dropped(tmp_path, sentinel):
+    p = parse_text(tmp_path, f"timestamp,value\n2024-01-01 00:00:00,{sentinel}\n2024-01-01 00:15:00,5\n")
+    assert values(p) == [5.0]
+    assert p.dropped == {Drop.SENTINEL: 1}
+
+
+def test_cell_voltage_sentinel_at_millivolt_scale(tmp_path):
+    text = "ts,v\n2024-01-01 00:00:00,65.535\n2024-01-01 00:01:00,3.301\n2024-01-01 00:02:00,65535\n"
+    p = parse_text(tmp_path, text, signal="bms1_p1_v1")
+    assert values(p) == [3.301]
+    assert p.dropped == {Drop.SENTINEL: 2}
+
+
+def test_counter_keeps_16_bit_readings_but_drops_32_bit_codes(tmp_path):
+    # 65535 kWh is an ordinary meter reading; uint32 max is not.
+    text = "timestamp,value\n2024-01-01 00:00:00,65535\n2024-01-01 00:15:00,4294967295\n2024-01-01 00:30:00,6553.5\n"
+    p = parse_text(tmp_path, text, signal="pos_ae")
+    assert values(p) == [65535.0, 6553.5]
+    assert p.dropped == {Drop.SENTINEL: 1}
+
+
+def test_sentinel_lists_differ_by_unit():
+    assert 65.535 in sentinels_for(spec_for("bms1_p2_v7"))
+    assert 65.535 not in sentinels_for(spec_for("com_ap"))  # 65.535 kW can be a real reading
+    assert 65535 not in sentinels_for(spec_for("com_ae"))
+
+
+def test_truncated_last_line_is_dropped_and_named(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,2\n2024-01-01 00:3")
+    assert values(p) == [1.0, 2.0]
+    assert p.dropped == {Drop.TRUNCATED_LAST_LINE: 1}
+    assert "truncated last line" in p.problems[0] and "line 4" in p.problems[0]
+
+
+def test_last_line_without_newline_but_complete_is_kept(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,2")
+    assert values(p) == [1.0, 2.0] and p.dropped == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "empty file"),
+        ("\n\n", "empty file"),
+        ("timestamp,value\n", "header only"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        (bytes(range(256)) * 20, "binary"),
+        ("timestamp,value\n2024-01-01 00:00:00,abc\n2024-01-01 00:15:00,def\n", "no numeric value column"),
+        ("justonecolumn\n1\n2\n", "one column"),
+    ],
+)
+def test_unusable_files_are_reported_not_raised(tmp_path, content, reason):
+    p = parse_text(tmp_path, content)
+    assert p.fatal is not None and reason in p.fatal
+    assert p.frame.height == 0
+
+
+def test_offsets_and_z_give_exact_instants(tmp_path):
+    text = ("timestamp,value\n2024-03-31T03:15:00+02:00,1\n2024-03-31T01:16:00Z,2\n"
+            "2024-03-31 00:17:00-01:00,3\n2024-03-31T03:18:00+0200,4\n")
+    p = parse_text(tmp_path, text)
+    assert p.frame["ts"].to_list() == [utc(2024, 3, 31, 1, 15), utc(2024, 3, 31, 1, 16), utc(2024, 3, 31, 1, 17),
+                                        utc(2024, 3, 31, 1, 18)]
+
+
+def test_fractional_seconds_are_kept_to_the_millisecond(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-01-01T00:00:00.25Z,1\n2024-01-01 01:00:00.123456,2\n")
+    assert p.frame["ts"].to_list() == [utc(2024, 1, 1, 0, 0, 0, 250_000), utc(2024, 1, 1, 0, 0, 0, 123_000)]
+
+
+def test_first_column_is_the_timestamp_when_no_column_is_named_so(tmp_path):
+    p = parse_text(tmp_path, "when,power\n2024-01-01 00:00:00,3\n")
+    assert values(p) == [3.0]
+
+
+def test_named_timestamp_column_need_not_be_first(tmp_path):
+    p = parse_text(tmp_path, "value,Timestamp\n3,2024-01-01 00:00:00\n")
+    assert values(p) == [3.0] and p.frame["ts"][0] == utc(2023, 12, 31, 23, 0)
+
+
+def test_value_is_the_first_other_numeric_column(tmp_path):
+    p = parse_text(tmp_path, "timestamp,status,unit,power\n2024-01-01 00:00:00,ok,kW,2.5\n2024-01-01 00:15:00,ok,kW,3\n")
+    assert values(p) == [2.5, 3.0]
+
+
+def test_bad_timestamps_are_dropped_and_reported(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-13-01 00:00:00,1\nyesterday,2\n2024-01-01 00:00:00,3\n")
+    assert values(p) == [3.0]
+    assert p.dropped == {Drop.BAD_TIMESTAMP: 2}
+    assert "line 2" in p.problems[0] and "yesterday" in p.problems[0]
+
+
+def test_spring_forward_day_has_92_distinct_quarter_hours(tmp_path):
+    times = local_quarter_hours("2024-03-31")
+    assert len(times) == 92
+    p = parse_text(tmp_path, series_csv(times, range(92)))
+    ts = p.frame["ts"]
+    assert ts.n_unique() == 92 and p.gap_shifted == 0
+    assert ts.min() == utc(2024, 3, 30, 23, 0) and ts.max() == utc(2024, 3, 31, 21, 45)
+    assert (ts.diff().drop_nulls() == timedelta(minutes=15)).all()
+
+
+def test_fall_back_day_has_100_distinct_quarter_hours_in_file_order(tmp_path):
+    times = local_quarter_hours("2024-10-27")
+    assert len(times) == 100 and times.count("2024-10-27 02:15:00") == 2
+    p = parse_text(tmp_path, series_csv(times, range(100)))
+    ts = p.frame["ts"]
+    assert ts.n_unique() == 100 and p.fold_second_pass == 4
+    assert (ts.diff().drop_nulls() == timedelta(minutes=15)).all()  # first pass CEST, then CET
+    assert ts.min() == utc(2024, 10, 26, 22, 0) and ts.max() == utc(2024, 10, 27, 22, 45)
+
+
+def test_fall_back_with_an_out_of_order_row_still_resolves_both_passes(tmp_path):
+    times = local_quarter_hours("2024-10-27")
+    i = times.index("2024-10-27 02:30:00")
+    times[i], times[i + 1] = times[i + 1], times[i]  # 02:45 before 02:30 in the first pass
+    p = parse_text(tmp_path, series_csv(times, range(100)))
+    assert p.frame["ts"].n_unique() == 100 and p.out_of_order == 1
+
+
+def test_time_in_the_spring_gap_is_moved_forward_and_reported(tmp_path):
+    p = parse_text(tmp_path, "timestamp,value\n2024-03-31 01:45:00,1\n2024-03-31 02:30:00,2\n")
+    assert p.frame["ts"].to_list() == [utc(2024, 3, 31, 0, 45), utc(2024, 3, 31, 1, 30)]  # 03:30 CEST
+    assert p.gap_shifted == 1 and "spring-forward gap" in " ".join(p.problems)
+
+
+def test_numba_kernel_matches_a_plain_python_reference():
+    rng = np.random.default_rng(42)
+    secs = rng.integers(0, 40 * 365 * 86400, 3000)
+    ms = rng.integers(0, 1000, 3000)
+    naive = [datetime(1990, 1, 1) + timedelta(seconds=int(s), milliseconds=int(m)) for s, m in zip(secs, ms)]
+    offs = rng.integers(-12, 14, 3000) * 30
+    text = [f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}{'+' if o >= 0 else '-'}{abs(o) // 60:02d}:{abs(o) % 60:02d}"
+            for t, o in zip(naive, offs)]
+    got = parse_timestamps(pl.Series(text)).utc.to_list()
+    want = [(t - timedelta(minutes=int(o))).replace(tzinfo=timezone.utc) for t, o in zip(naive, offs)]
+    assert got == want
+
+
+def test_regex_fallback_agrees_with_the_kernel():
+    text = pl.Series(["2024-05-01 10:00:00", "2024-05-01T10:00:00.5Z", "2024-05-01 10:00+01:00", "2024/05/01 10:00:00"])
+    wall, ok, off, has_off = _regex_path(text)
+    k = parse_timestamps(text).utc.dt.epoch("ms").to_numpy()
+    assert ok.all()
+    # regex gives wall time and offset; the kernel path already applied them (and local time).
+    assert k[1] == wall[1] - off[1] and k[2] == wall[2] - off[2]

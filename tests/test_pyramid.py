@@ -1,0 +1,76 @@
+"""Pyramid levels against a plain pandas reference: mean/min/max/last/count per bin, local days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from data.glossary import LEVELS, Aggregation
+from data.pyramid import LEVEL_SCHEMA, build_levels
+
+PANDAS_RULE = {"5min": "5min", "15min": "15min", "1h": "1h"}
+
+
+def irregular_series(seed: int, n: int = 4000) -> pl.DataFrame:
+    """Irregular samples over 2024-10-25 .. 2024-10-29 (crosses the October DST change), with gaps."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-10-25T00:00:00Z").value // 1_000_000
+    steps = rng.choice([20_000, 60_000, 170_000, 300_000, 3_600_000 * 3], size=n, p=[0.3, 0.4, 0.2, 0.09, 0.01])
+    ts = start + np.cumsum(steps)
+    return pl.DataFrame({
+        "ts": pl.Series(ts).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        "value": rng.normal(10, 3, n),
+    })
+
+
+def pandas_reference(df: pl.DataFrame, level: str, agg: Aggregation) -> pd.DataFrame:
+    s = pd.Series(df["value"].to_numpy(), index=pd.DatetimeIndex(df["ts"].to_numpy(), tz="UTC"))
+    if level == "1d":
+        g = s.tz_convert("Europe/Berlin").resample("1D")
+    else:
+        g = s.resample(PANDAS_RULE[level])
+    out = pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(), "last": g.last(), "count": g.count()})
+    out = out[out["count"] > 0]
+    out.index = out.index.tz_convert("UTC")
+    out["value"] = out[{Aggregation.MEAN: "mean", Aggregation.LAST: "last",
+                        Aggregation.MAX: "max", Aggregation.MIN: "min"}[agg]]
+    return out
+
+
+@pytest.mark.parametrize("agg", list(Aggregation))
+@pytest.mark.parametrize("level", ["5min", "15min", "1h", "1d"])
+def test_levels_match_pandas(level, agg):
+    df = irregular_series(seed=3)
+    got = build_levels(df, agg)[level]
+    ref = pandas_reference(df, level, agg)
+    assert got["ts"].dt.epoch("ms").to_list() == [t.value // 1_000_000 for t in ref.index]
+    np.testing.assert_allclose(got["value"].to_numpy(), ref["value"].to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(got["min"].to_numpy(), ref["min"].to_numpy())
+    np.testing.assert_array_equal(got["max"].to_numpy(), ref["max"].to_numpy())
+    np.testing.assert_array_equal(got["count"].to_numpy(), ref["count"].to_numpy())
+
+
+def test_local_days_start_at_local_midnight_and_the_fall_back_day_is_25_hours():
+    df = irregular_series(seed=5)
+    day = build_levels(df, Aggregation.MEAN)["1d"]
+    starts = day["ts"].dt.convert_time_zone("Europe/Berlin")
+    assert (starts.dt.hour() == 0).all() and (starts.dt.minute() == 0).all()
+    lengths_h = (day["ts"].diff().dt.total_hours()).drop_nulls().to_list()
+    assert 25 in lengths_h  # 2024-10-27 lasts 25 hours
+
+
+def test_schema_and_order_of_every_level():
+    levels = build_levels(irregular_series(seed=1, n=500), Aggregation.MEAN)
+    assert tuple(levels) == LEVELS
+    assert levels["raw"].schema == pl.Schema({"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64})
+    for level in LEVELS[1:]:
+        assert levels[level].schema == pl.Schema(LEVEL_SCHEMA)
+        assert levels[level]["ts"].is_sorted() and levels[level]["ts"].n_unique() == levels[level].height
+        assert levels[level]["count"].sum() == 500
+
+
+def test_empty_series_gives_empty_levels():
+    empty = pl.DataFrame(schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64})
+    assert all(f.height == 0 for f in build_levels(empty, Aggregation.LAST).values())
