@@ -1,0 +1,83 @@
+"""App factory: the GraphQL endpoint, /healthz and the protections, over one QueryService."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
+
+from api.http import (
+    BearerAuth, BodyLimit, GraphQLApp, RequestLog, cors_origins_from_env, health_endpoint, token_from_env,
+)
+from api.limits import MAX_BODY_BYTES
+from api.schema import schema
+from core.service import QueryService
+from data.store import StoreError
+
+log = logging.getLogger("bess.api")
+_UNSET = object()
+
+
+def warm_up(service: QueryService) -> None:
+    """Compile the Numba kernels once so the first real request is not a JIT compile."""
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        systems = service.systems()
+    except StoreError as exc:
+        log.warning("warm-up skipped: %s", exc)
+        return
+    for info in systems[:1]:
+        for sig in info.signals[:1]:
+            for method in ("lttb", "minmax_lttb"):
+                try:
+                    service.series(info.id, sig.name, resolution=info.levels[-1] if info.levels else "auto",
+                                   max_points=8, method=method)
+                except Exception as exc:  # noqa: BLE001 -- warm-up must never stop the server
+                    log.warning("warm-up of %s on %s/%s failed: %s", method, info.id, sig.name, exc)
+    log.info("warm-up done in %.1f s", time.perf_counter() - t0)
+
+
+def create_app(service: QueryService | str | Path | None = None, *, token: str | None | object = _UNSET,
+               cors_origins: list[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+               warm: bool = False, graphiql: bool = True) -> FastAPI:
+    """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz.
+
+    ``service`` is a QueryService or a store path (None: $BESS_STORE, else ./.bess/store).
+    ``token`` defaults to $BESS_API_TOKEN (None: no token); ``cors_origins`` to $BESS_CORS_ORIGINS.
+    ``warm`` compiles the kernels at startup. The dashboard is added by api.server, not here.
+    """
+    if not isinstance(service, QueryService):
+        service = QueryService(service)
+    token = token_from_env() if token is _UNSET else token
+    origins = cors_origins_from_env() if cors_origins is None else cors_origins
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            await run_in_threadpool(warm_up, service)
+        yield
+
+    app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.service = service
+    graphql = GraphQLApp(schema, service, graphql_ide="graphiql" if graphiql else None)
+    app.add_route("/graphql", graphql, methods=["GET", "POST"])
+    app.add_route("/healthz", health_endpoint(service), methods=["GET"])
+    # Added innermost first: the request log wraps everything, so refused requests are logged too.
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    if token:
+        app.add_middleware(BearerAuth, token=token)
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+    app.add_middleware(RequestLog)
+    return app
+
+
+AppFactory = Callable[..., FastAPI]

@@ -1,0 +1,46 @@
+"""Shared argument types of the schema and their conversion to core arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from api.errors import BAD_INPUT, ApiError
+from api.limits import MAX_POINTS, RAW_STEP_S, check_range
+from api.scalars import DateTime
+from api.types import Downsample, Resolution
+from core.results import SystemInfo
+from data.glossary import LEVEL_SECONDS
+
+SignalName = Annotated[str, strawberry.argument(description="Signal name, one of the system's signals (e.g. com_ap).")]
+From = Annotated[DateTime | None, strawberry.argument(
+    name="from", description="Start of the half-open range [from, to), inclusive; default: start of the data.")]
+To = Annotated[DateTime | None, strawberry.argument(
+    description="End of the half-open range [from, to), exclusive; default: end of the data.")]
+MaxPoints = Annotated[int, strawberry.argument(
+    description=f"Most points to return [count], 2..{MAX_POINTS}; more rows are downsampled.")]
+ResolutionArg = Annotated[Resolution, strawberry.argument(description="Pyramid level to read; AUTO by default.")]
+DownsampleArg = Annotated[Downsample, strawberry.argument(description="Downsampling method; LTTB by default.")]
+
+
+def checked_range(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The range, refused when empty or longer than the cap."""
+    if start is not None and end is not None and end <= start:
+        raise ApiError(BAD_INPUT, f"empty range: to {end.isoformat()} is not after from {start.isoformat()}")
+    check_range(start, end)
+    return start, end
+
+
+def checked_series_range(system: SystemInfo, start: datetime | None, end: datetime | None,
+                         resolution: Resolution) -> tuple[datetime | None, datetime | None]:
+    """As :func:`checked_range`, plus a cap on the rows an explicit resolution would read."""
+    checked_range(start, end)
+    if resolution is not Resolution.AUTO and system.time_range is not None:
+        step = LEVEL_SECONDS[resolution.value] or RAW_STEP_S
+        lo = max(start, system.time_range.start) if start else system.time_range.start
+        hi = min(end, system.time_range.end) if end else system.time_range.end
+        if hi > lo:
+            check_range(lo, hi, step_s=step)
+    return start, end

@@ -1,0 +1,75 @@
+"""Packs and cells of a BESS; per-cell fields share one store read per request through DataLoaders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.args import DownsampleArg, From, MaxPoints, ResolutionArg, To, checked_series_range
+from api.errors import NOT_FOUND, ApiError
+from api.limits import check_points
+from api.types import Downsample, Resolution, Series
+from core.results import SystemInfo
+from data.glossary import cell_label
+
+
+@strawberry.type(description="One cell of a BESS.")
+class Cell:
+    system: strawberry.Private[SystemInfo]
+    pack: int = strawberry.field(description="Pack index, 1-based.")
+    index: int = strawberry.field(description="Cell index within its pack, 1-based.")
+
+    @strawberry.field(description="Matrix row label of the cell, e.g. P1C1.")
+    def label(self) -> str:
+        return cell_label(self.pack, self.index)
+
+    async def _series(self, info: strawberry.Info, group: str, start, end, resolution: Resolution,
+                      max_points: int, downsample: Downsample) -> Series:
+        from api.systems import series_capped
+
+        start, end = checked_series_range(self.system, start, end, resolution)
+        key = (self.system.id, group, self.pack, self.index, start, end, resolution.value,
+               check_points(max_points), downsample.value)
+        return series_capped(await info.context.loaders.cell_series.load(key), max_points)
+
+    @strawberry.field(description="Cell voltage over [from, to) as parallel arrays [V].")
+    async def voltage(self, info: strawberry.Info, from_: From = None, to: To = None,
+                      resolution: ResolutionArg = Resolution.AUTO, max_points: MaxPoints = 2000,
+                      downsample: DownsampleArg = Downsample.LTTB) -> Series:
+        return await self._series(info, "cell_v", from_, to, resolution, max_points, downsample)
+
+    @strawberry.field(description="Cell temperature sensor over [from, to) as parallel arrays [°C].")
+    async def temperature(self, info: strawberry.Info, from_: From = None, to: To = None,
+                          resolution: ResolutionArg = Resolution.AUTO, max_points: MaxPoints = 2000,
+                          downsample: DownsampleArg = Downsample.LTTB) -> Series:
+        return await self._series(info, "cell_t", from_, to, resolution, max_points, downsample)
+
+
+@strawberry.type(description="One pack of a BESS: cells in series.")
+class Pack:
+    system: strawberry.Private[SystemInfo]
+    index: int = strawberry.field(description="Pack index, 1-based.")
+
+    @strawberry.field(description="The pack's cells, 1-based.")
+    def cells(self) -> list[Cell]:
+        return [Cell(system=self.system, pack=self.index, index=c) for c in range(1, self.system.cells_per_pack + 1)]
+
+    @strawberry.field(description="One cell of the pack by its 1-based index; unknown is NOT_FOUND.")
+    def cell(self, index: Annotated[int, strawberry.argument(description="Cell index, 1-based.")]) -> Cell:
+        return cell_of(self.system, self.index, index)  # type: ignore[return-value]
+
+
+def pack_list(system: SystemInfo) -> list[Pack]:
+    return [Pack(system=system, index=p) for p in range(1, system.packs + 1)]
+
+
+def cell_of(system: SystemInfo, pack: int, cell: int | None) -> Pack | Cell:
+    """The pack (cell None) or cell, or a NOT_FOUND error naming the valid range."""
+    if not 1 <= pack <= system.packs:
+        raise ApiError(NOT_FOUND, f"system {system.id!r} has packs 1..{system.packs}, not {pack}")
+    if cell is None:
+        return Pack(system=system, index=pack)
+    if not 1 <= cell <= system.cells_per_pack:
+        raise ApiError(NOT_FOUND, f"pack {pack} of {system.id!r} has cells 1..{system.cells_per_pack}, not {cell}")
+    return Cell(system=system, pack=pack, index=cell)

@@ -1,0 +1,181 @@
+"""ASGI pieces around the schema: orjson responses, token, body cap, request log, health."""
+
+from __future__ import annotations
+
+import hmac
+import importlib.metadata
+import logging
+import os
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.limits import MAX_BODY_BYTES
+from core.service import QueryService
+from data.store import StoreError
+
+TOKEN_ENV = "BESS_API_TOKEN"
+CORS_ENV = "BESS_CORS_ORIGINS"
+log = logging.getLogger("bess.http")
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error_body(code: str, message: str) -> dict:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class GraphQLApp(GraphQL):
+    """Strawberry's ASGI view with a per-request Context and orjson encoding (NumPy arrays pass through)."""
+
+    def __init__(self, schema, service: QueryService, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.service = service
+
+    async def get_context(self, request, response) -> Context:  # noqa: ANN001
+        return Context(service=self.service, request=request, response=response)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class RequestLog:
+    """One log line per HTTP request: method, path, status, duration and response size."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        seen = {"status": 500, "bytes": 0}
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                seen["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            log.info('%s %s %d %.1f ms %d B', scope["method"], scope["path"], seen["status"],
+                     (time.perf_counter() - t0) * 1000, seen["bytes"])
+
+
+class BearerAuth:
+    """When a token is configured, requests under ``prefix`` need ``Authorization: Bearer <token>`` (else 401)."""
+
+    def __init__(self, app: ASGIApp, token: str, prefix: str = "/graphql") -> None:
+        self.app = app
+        self.token = token.encode()
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] != "OPTIONS":
+            header = dict(scope["headers"]).get(b"authorization", b"")
+            scheme, _, given = header.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
+                body = _error_body("UNAUTHENTICATED", "missing or wrong bearer token (Authorization: Bearer <token>)")
+                await _json(401, body, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes under ``prefix`` with 413, before the app parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/graphql") -> None:
+        self.app = app
+        self.limit = limit
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        too_big = _json(413, _error_body("LIMIT", f"request body exceeds {self.limit} bytes"))
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await too_big(scope, receive, send)
+            return
+        # Bodies are small by definition here: buffer up to the limit, then replay to the app.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                await too_big(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def token_from_env() -> str | None:
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    return token or None
+
+
+def cors_origins_from_env() -> list[str]:
+    return [o.strip() for o in os.environ.get(CORS_ENV, "").split(",") if o.strip()]
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("bess-os")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def health(service: QueryService) -> tuple[int, dict]:
+    """Store status, software version and manifest info; 503 when no store is published."""
+    out: dict[str, Any] = {"status": "ok", "version": package_version()}
+    try:
+        snap = service.snapshot()
+
+        def summary() -> dict:
+            m = snap.manifest()
+            return {"version": m.get("version"), "manifest_version": m.get("manifest_version"),
+                    "pipeline_version": m.get("pipeline_version"), "created_utc": m.get("created_utc"),
+                    "systems": len(m.get("systems") or {})}
+
+        out["store"] = service.cached(snap, ("healthz",), summary)
+    except (StoreError, OSError, ValueError) as exc:
+        log.warning("healthz: store unavailable: %s", exc)
+        out.update(status="unavailable", store=None, reason="no published store; run 'bess ingest'")
+        return 503, out
+    return 200, out
+
+
+def health_endpoint(service: QueryService):
+    async def healthz(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        status, body = await run_in_threadpool(health, service)
+        return _json(status, body, {"Cache-Control": "no-store"})
+
+    return healthz

@@ -1,0 +1,59 @@
+"""Caps that keep one request cheap: query size and shape, points, ranges and body size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+
+from api.errors import LIMIT, ApiError
+
+MAX_DEPTH = 10  # deepest real query: system > pack > cells > fit > field is 5
+MAX_ALIASES = 30
+MAX_TOKENS = 2_000
+MAX_COMMENTS = 200
+MAX_QUERY_CHARS = 20_000
+MAX_BODY_BYTES = 64 * 1024
+MAX_POINTS = 10_000
+MAX_RANGE_DAYS = 3_660
+# Rows a series may read before downsampling; raw data is assumed to be sampled each minute.
+MAX_ROWS_READ = 2_000_000
+RAW_STEP_S = 60
+
+
+class ParseLimits(SchemaExtension):
+    """Bounds the parser: tokens, comments and source length (before any validation)."""
+
+    def on_operation(self) -> Iterator[None]:
+        opts = self.execution_context.parse_options
+        opts["max_lexical_tokens"] = MAX_TOKENS
+        opts["max_comments"] = MAX_COMMENTS
+        opts["max_source_length"] = MAX_QUERY_CHARS
+        yield
+
+
+def schema_extensions() -> list:
+    """Fresh limit extensions for one schema."""
+    return [ParseLimits, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)]
+
+
+def check_points(max_points: int) -> int:
+    if not 2 <= max_points <= MAX_POINTS:
+        raise ApiError(LIMIT, f"maxPoints must be between 2 and {MAX_POINTS}, got {max_points}")
+    return max_points
+
+
+def check_range(start: datetime | None, end: datetime | None, *, step_s: float | None = None) -> None:
+    """A range is at most MAX_RANGE_DAYS long and reads at most MAX_ROWS_READ rows at ``step_s``."""
+    if start is None or end is None:
+        return
+    days = (end - start).total_seconds() / 86_400
+    if days > MAX_RANGE_DAYS:
+        raise ApiError(LIMIT, f"range of {days:.0f} days exceeds the limit of {MAX_RANGE_DAYS} days")
+    if step_s:
+        rows = (end - start).total_seconds() / step_s
+        if rows > MAX_ROWS_READ:
+            raise ApiError(LIMIT, f"range of {days:.0f} days at this resolution would read about {rows:,.0f} rows; "
+                           f"the limit is {MAX_ROWS_READ:,}: choose a coarser resolution or a shorter range")

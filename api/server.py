@@ -1,0 +1,70 @@
+"""Composition root: one ASGI app with GraphQL at /graphql, /healthz and the dashboard at /; `bess serve`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse
+
+from api.app import create_app
+from core.service import QueryService
+from data.store import StoreError, resolve_store_root
+
+log = logging.getLogger("bess.server")
+
+_PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BESS-OS</title></head>
+<body><h1>BESS-OS</h1><p>The dashboard is not installed in this build.</p>
+<ul><li><a href="/graphql">GraphQL API and GraphiQL: /graphql</a></li>
+<li><a href="/healthz">Health check: /healthz</a></li></ul></body></html>"""
+
+
+def add_dashboard(app: FastAPI, service: QueryService) -> bool:
+    """Mount the dashboard at / when the dashboard package provides it; else a placeholder page."""
+    try:
+        from dashboard.app import add_dashboard as add  # the one place api imports dashboard
+    except ImportError as exc:
+        log.info("dashboard not available (%s); serving a placeholder at /", exc)
+
+        async def placeholder(request) -> HTMLResponse:  # noqa: ANN001
+            return HTMLResponse(_PLACEHOLDER)
+
+        app.add_route("/", placeholder, methods=["GET"])
+        return False
+    add(app, service)
+    return True
+
+
+def build_app(store: str | Path | None = None, *, warm: bool = True, dashboard: bool = True) -> FastAPI:
+    """The whole server app over the store (None: $BESS_STORE, else ./.bess/store)."""
+    service = QueryService(store)
+    app = create_app(service, warm=warm)
+    if dashboard:
+        add_dashboard(app, service)
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = None) -> int:
+    """Run the one server until interrupted; returns the exit code for `bess serve`."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = resolve_store_root(store)
+    try:
+        QueryService(root).snapshot()
+    except StoreError as exc:
+        print(f"bess serve: warning: {exc}; /healthz answers 503 until a store is published", file=sys.stderr)
+    app = build_app(root)
+    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}"
+    print(f"BESS-OS serving store {root}\n  dashboard: {base}/\n  GraphQL:   {base}/graphql\n"
+          f"  health:    {base}/healthz", flush=True)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as exc:
+        print(f"bess serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    return 0

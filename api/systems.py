@@ -1,0 +1,130 @@
+"""The System interface and its two kinds, Meter and Bess: thin resolvers over the query service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.args import DownsampleArg, SignalName, From, MaxPoints, ResolutionArg, To, checked_range, checked_series_range
+from api.cells import Cell, Pack, cell_of, pack_list
+from api.errors import LIMIT, ApiError
+from api.limits import check_points
+from api.types import (
+    Alarm, Cycles, DailyEnergy, Downsample, Kpis, Matrix, Resolution, Series, Signal, SystemKind, TimeRange, kpis_of,
+)
+from core.results import SystemInfo
+
+
+@strawberry.interface(description="A metered site or a battery energy storage system.")
+class System:
+    info: strawberry.Private[SystemInfo]
+
+    @strawberry.field(description="System id, e.g. m1 or ZHPESS232A230002.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.info.id)
+
+    @strawberry.field(description="METER or BESS.")
+    def kind(self) -> SystemKind:
+        return SystemKind(self.info.kind.value)
+
+    @strawberry.field(description="Scalar signals in the store (per-cell signals are under packs and cells).")
+    def signals(self) -> list[Signal]:
+        return [Signal.of(s) for s in self.info.signals]
+
+    @strawberry.field(description="Half-open range [from, to) covered by the system's data; null when empty.")
+    def time_range(self) -> TimeRange | None:
+        r = self.info.time_range
+        return TimeRange(from_=r.start, to=r.end) if r else None
+
+    @strawberry.field(description="Pyramid levels present in the store, finest first: raw, 5min, 15min, 1h, 1d.")
+    def levels(self) -> list[str]:
+        return list(self.info.levels)
+
+    @strawberry.field(description="One signal over [from, to) as parallel arrays, downsampled to maxPoints.")
+    async def series(self, info: strawberry.Info, signal: SignalName, from_: From = None, to: To = None,
+                     resolution: ResolutionArg = Resolution.AUTO, max_points: MaxPoints = 2000,
+                     downsample: DownsampleArg = Downsample.LTTB) -> Series:
+        start, end = checked_series_range(self.info, from_, to, resolution)
+        s = await info.context.call(info.context.service.series, self.info.id, signal, start, end,
+                                    resolution=resolution.value, max_points=check_points(max_points),
+                                    method=downsample.value)
+        return series_capped(s, max_points)
+
+    @strawberry.field(description="KPIs over [from, to): MeterKpis for a meter, BessKpis for a BESS.")
+    async def kpis(self, info: strawberry.Info, from_: From = None, to: To = None) -> Kpis:
+        start, end = checked_range(from_, to)
+        return kpis_of(await info.context.call(info.context.service.kpis, self.info.id, start, end))
+
+    @strawberry.field(description="Energy per local day over [from, to): import/export [kWh] "
+                      "(for a BESS: charged/discharged and auxiliary).")
+    async def daily_energy(self, info: strawberry.Info, from_: From = None, to: To = None) -> DailyEnergy:
+        start, end = checked_range(from_, to)
+        return DailyEnergy.of(await info.context.call(info.context.service.daily_energy, self.info.id, start, end))
+
+    @strawberry.field(description="Activations and active time [s] per alarm or flag signal over [from, to).")
+    async def alarms(self, info: strawberry.Info, from_: From = None, to: To = None) -> list[Alarm]:
+        start, end = checked_range(from_, to)
+        return [Alarm.of(a) for a in await info.context.call(info.context.service.alarms, self.info.id, start, end)]
+
+
+def series_capped(s, max_points: int) -> Series:
+    """Without downsampling a window may hold more rows than asked for: refuse rather than flood."""
+    if s.values.size > max_points:
+        raise ApiError(LIMIT, f"{s.values.size} points in the range exceed maxPoints={max_points} "
+                       "with downsample NONE; shorten the range or downsample")
+    return Series.of(s)
+
+
+@strawberry.type(description="A smart meter (import/export power and energy).")
+class Meter(System):
+    pass
+
+
+@strawberry.type(description="A battery energy storage system: packs of cells in series, BMS, PCS, auxiliaries.")
+class Bess(System):
+    @strawberry.field(description="Number of packs [count].")
+    def pack_count(self) -> int:
+        return self.info.packs
+
+    @strawberry.field(description="Cells per pack [count].")
+    def cells_per_pack(self) -> int:
+        return self.info.cells_per_pack
+
+    @strawberry.field(description="Equivalent full cycles and throughput [kWh] over [from, to).")
+    async def cycles(self, info: strawberry.Info, from_: From = None, to: To = None) -> Cycles:
+        start, end = checked_range(from_, to)
+        return Cycles.of(await info.context.call(info.context.service.cycles, self.info.id, start, end))
+
+    @strawberry.field(description="Nameplate energy [kWh]: configured ($BESS_NAMEPLATE_KWH) or estimated.")
+    async def nameplate_kwh(self, info: strawberry.Info) -> float | None:
+        from api.types import num
+        return num(await info.context.call(info.context.service.nameplate_kwh, self.info.id))
+
+    @strawberry.field(description="All packs, 1-based.")
+    def packs(self) -> list[Pack]:
+        return pack_list(self.info)
+
+    @strawberry.field(description="One pack by its 1-based index; an unknown index is a NOT_FOUND error.")
+    def pack(self, index: Annotated[int, strawberry.argument(description="Pack index, 1-based.")]) -> Pack:
+        return cell_of(self.info, index, None)  # type: ignore[return-value]
+
+    @strawberry.field(description="One cell by pack and cell index (both 1-based); unknown is NOT_FOUND.")
+    def cell(self, pack: Annotated[int, strawberry.argument(description="Pack index, 1-based.")],
+             index: Annotated[int, strawberry.argument(description="Cell index within the pack, 1-based.")]) -> Cell:
+        return cell_of(self.info, pack, index)  # type: ignore[return-value]
+
+    @strawberry.field(description="All cells x time bins of one level as a matrix, read in one go "
+                      "(rows P1C1..P5C52, columns bin starts in UTC ISO 8601) [V].")
+    async def cell_voltage_matrix(self, info: strawberry.Info, from_: From = None, to: To = None,
+                                  resolution: Annotated[Resolution, strawberry.argument(
+                                      description="Level to read; AUTO means DAY.")] = Resolution.DAY) -> Matrix:
+        start, end = checked_range(from_, to)
+        level = "1d" if resolution is Resolution.AUTO else resolution.value
+        m = await info.context.call(info.context.service.cell_matrix, self.info.id, group="cell_v", level=level,
+                                    start=start, end=end, max_columns=2_000)
+        return Matrix.of(m)
+
+
+def system_of(info: SystemInfo) -> System:
+    return Bess(info=info) if info.kind.value == "bess" else Meter(info=info)
