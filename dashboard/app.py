@@ -1,0 +1,189 @@
+"""The page (template, navigation, URL state) and its mounting into the one FastAPI server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlencode
+
+import holoviews as hv
+import panel as pn
+import param
+
+from core.results import SystemInfo
+from data.glossary import SystemKind
+from dashboard.i18n import LANGUAGES, tr
+from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, sync_url
+from dashboard.widgets import error_message, info_message
+
+log = logging.getLogger(__name__)
+
+# Which systems each screen can show; compare takes any kind.
+_VIEW_KINDS = {"meter": SystemKind.METER, "compare": None, "bess": SystemKind.BESS, "cells": SystemKind.BESS}
+
+
+def _extensions() -> None:
+    """Load the front-end pieces once per process (Panel keeps this in its own config)."""
+    hv.extension("bokeh", "plotly", logo=False)
+    pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False)
+
+
+class Dashboard(pn.viewable.Viewer):
+    """The one page: sidebar with navigation and inputs, the chosen screen in the main area."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's shared, URL-synced inputs.")
+    service = param.Parameter(doc="core.service.QueryService, called in process.")
+
+    def __init__(self, **params) -> None:
+        params.setdefault("state", DashboardState())
+        super().__init__(**params)
+        self._views: dict[str, pn.viewable.Viewer] = {}
+        self.state.param.watch(self._fix_system, ["view"])
+
+    # -- systems per view -----------------------------------------------------------------
+
+    def systems_for(self, view: str) -> list[SystemInfo]:
+        kind = _VIEW_KINDS[view]
+        return self.service.systems(kind)
+
+    def _fix_system(self, *_events) -> None:
+        """Keep the chosen systems valid for the screen (a meter id makes no sense on the BESS screen)."""
+        try:
+            ids = [s.id for s in self.systems_for(self.state.view)]
+            every = [s.id for s in self.service.systems()]
+        except Exception:  # no store yet: the main area says so
+            return
+        updates = {}
+        if ids and self.state.system not in ids:
+            updates["system"] = ids[0]
+        if every and self.state.other not in every:
+            mine = updates.get("system", self.state.system)
+            updates["other"] = next((s for s in every if s != mine), every[0])
+        if updates:
+            self.state.param.update(**updates)
+
+    # -- sidebar --------------------------------------------------------------------------
+
+    @param.depends("state.lang", "state.view")
+    def controls(self):
+        lang, s = self.state.lang, self.state
+        widgets = [
+            pn.widgets.RadioButtonGroup.from_param(
+                s.param.view, options={tr(v, lang): v for v in VIEWS}, name=tr("view", lang),
+                orientation="vertical", button_type="primary", button_style="outline",
+                sizing_mode="stretch_width", css_classes=["nav"]),
+        ]
+        try:
+            ids = [x.id for x in self.systems_for(s.view)]
+            every = [x.id for x in self.service.systems()]
+        except Exception:
+            ids = every = []
+        widgets.append(pn.widgets.Select.from_param(s.param.system, options=ids or [s.system],
+                                                    name=tr("system", lang), css_classes=["system-select"]))
+        if s.view == "compare":
+            widgets.append(pn.widgets.Select.from_param(s.param.other, options=every or [s.other],
+                                                        name=tr("second_system", lang)))
+        widgets += [
+            pn.widgets.RadioButtonGroup.from_param(s.param.range, options={tr(r, lang): r for r in RANGES},
+                                                   name=tr("range", lang), css_classes=["range"]),
+            pn.widgets.IntInput.from_param(s.param.max_points, name=tr("max_points", lang), step=500),
+            pn.widgets.RadioButtonGroup.from_param(s.param.lang, options={"English": "en", "Deutsch": "de"},
+                                                   name=tr("language", lang), css_classes=["lang"]),
+        ]
+        return pn.Column(*widgets, sizing_mode="stretch_width")
+
+    @param.depends(*(f"state.{p}" for p in URL_PARAMS))
+    def theme_link(self):
+        """A plain link to the same page in the other theme (Panel reads ?theme= on load)."""
+        dark = pn.config.theme == "dark"
+        query = {p: getattr(self.state, p) for p in URL_PARAMS}
+        query["theme"] = "default" if dark else "dark"
+        label = tr("theme_light" if dark else "theme_dark", self.state.lang)
+        return pn.pane.HTML(f'<a class="theme-link" href="?{urlencode(query)}">{label}</a>', margin=(10, 10))
+
+    # -- main area ------------------------------------------------------------------------
+
+    def view_for(self, name: str) -> pn.viewable.Viewer:
+        """The screen object, made on first visit and kept for the session."""
+        if name not in self._views:
+            from dashboard.views import bess, cells, compare, meter
+
+            cls = {"meter": meter.MeterView, "compare": compare.CompareView,
+                   "bess": bess.BessView, "cells": cells.CellView}[name]
+            self._views[name] = cls(state=self.state, service=self.service)
+        return self._views[name]
+
+    @param.depends("state.view")
+    def main(self):
+        try:
+            if not self.systems_for(self.state.view):
+                return info_message(tr("no_systems", self.state.lang))
+            return self.view_for(self.state.view)
+        except Exception as exc:  # a missing store or a broken view is a message, never a broken page
+            log.exception("dashboard main area failed")
+            return error_message(exc, self.state.lang)
+
+    def __panel__(self):
+        template = pn.template.BootstrapTemplate(
+            title=tr("title", self.state.lang), sidebar_width=280,
+            sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)],
+            main=[pn.panel(self.main, loading_indicator=True, sizing_mode="stretch_width")],
+        )
+        return template
+
+
+def build_page(service) -> pn.template.BaseTemplate:
+    """One session's page: state from the URL, navigation, the chosen screen."""
+    state = DashboardState()
+    sync_url(state)
+    dash = Dashboard(state=state, service=service)
+    dash._fix_system()
+    return dash.__panel__()
+
+
+def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> None:
+    """Mount the dashboard on a FastAPI ``app`` at ``path`` (default ``/``).
+
+    Parameters
+    ----------
+    app : fastapi.FastAPI
+        The server's one ASGI app (GraphQL is mounted beside it by the composition root).
+    service : core.service.QueryService
+        Answers every query in process; shared by all sessions (it is stateless apart from
+        caches keyed by the store version).
+    path : str
+        URL path of the page. Bokeh's websocket lives at ``<path>ws`` and Panel's static
+        resources under ``/static``; mount GraphQL and /healthz on other paths.
+
+    Call :func:`warm_up` once at startup so the first visitor does not pay for JIT compiles.
+    """
+    from panel.io.fastapi import add_applications
+
+    _extensions()
+    route = path if path.startswith("/") else "/" + path
+    add_applications({route: lambda: build_page(service)}, app=app, title=title)
+    _add_favicon(app)
+
+
+def _add_favicon(app) -> None:
+    """Serve Panel's icon at /favicon.ico: browsers ask for it and a 404 shows up as a console error."""
+    if any(getattr(r, "path", None) == "/favicon.ico" for r in app.routes):
+        return
+    from fastapi.responses import FileResponse
+
+    icon = Path(pn.__file__).parent / "dist" / "images" / "favicon.ico"
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(icon)
+
+
+def warm_up(service) -> None:
+    """Compile and run once what the first page view needs (Numba kernels, datashader's regrid).
+
+    Without this the first cell heatmap of a fresh server takes several seconds, nearly all
+    of it first-call JIT compilation. Safe to call with an empty store.
+    """
+    from dashboard.warm import warm_up as _warm
+
+    _warm(service)

@@ -1,0 +1,58 @@
+"""What the page shows (view, systems, range, language, ...) and its sync with the URL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import panel as pn
+import param
+
+from dashboard.i18n import LANGUAGES
+
+VIEWS = ("meter", "compare", "bess", "cells")
+RANGES = ("1d", "7d", "1m", "all")
+_RANGE_DAYS = {"1d": 1, "7d": 7, "1m": 30}
+HEATMAPS = ("sat", "deviation", "raw")
+# Parameters that make a link shareable; everything else (zoom, hover) is transient.
+URL_PARAMS = ("view", "system", "other", "range", "lang", "max_points", "pack", "cell", "heatmap", "level")
+
+
+class DashboardState(param.Parameterized):
+    """The page's shared inputs; one instance per browser session, mirrored in the URL query."""
+
+    view = param.Selector(default="meter", objects=list(VIEWS), doc="Which screen is shown.")
+    system = param.String(default="", doc="Id of the system the view is about.")
+    other = param.String(default="", doc="Id of the second system in the compare view.")
+    range = param.Selector(default="all", objects=list(RANGES),
+                           doc="Range preset, counted back from the system's last sample.")
+    lang = param.Selector(default="en", objects=list(LANGUAGES), doc="Label language.")
+    max_points = param.Integer(default=2000, bounds=(100, 20_000),
+                               doc="Most points drawn per series line (downsampled in the core).")
+    pack = param.Integer(default=0, bounds=(0, 99), doc="Pack in the cell view (0 = all packs).")
+    cell = param.Integer(default=1, bounds=(1, 999), doc="Cell within the pack for the raw cell viewer.")
+    heatmap = param.Selector(default="sat", objects=list(HEATMAPS), doc="What the cell heatmap colours.")
+    level = param.Selector(default="1d", objects=["raw", "5min", "15min", "1h", "1d"],
+                           doc="Pyramid level of the raw cell-voltage heatmap.")
+
+
+def window(preset: str, data_end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of a range preset, ending at the data's last sample; (None, None) for all."""
+    if preset == "all" or data_end is None:
+        return None, None
+    return data_end - timedelta(days=_RANGE_DAYS[preset]), data_end
+
+
+def sync_url(state: DashboardState) -> None:
+    """Mirror the shareable parameters in the URL query (both ways) when served."""
+    loc = pn.state.location
+    if loc is not None:
+        loc.sync(state, {name: name for name in URL_PARAMS}, on_error=lambda bad: _apply_valid(state, bad))
+
+
+def _apply_valid(state: DashboardState, values: dict) -> None:
+    """Apply the URL values one by one so one bad value (view=foo) does not drop the others."""
+    for name, value in values.items():
+        try:
+            state.param.update(**{name: value})
+        except (ValueError, TypeError):
+            pass  # a hand-edited link keeps the default for what it got wrong

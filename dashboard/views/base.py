@@ -1,0 +1,58 @@
+"""What every screen shares: the session's state, the query service and the chosen window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import holoviews as hv
+import panel as pn
+import param
+
+from core.results import Series, SystemInfo
+from dashboard import plots
+from dashboard.state import DashboardState, window
+from dashboard.timez import local_to_utc
+
+
+class ViewBase(pn.viewable.Viewer):
+    """Base of the screens; subclasses add @param.depends methods and a __panel__ layout."""
+
+    state = param.ClassSelector(class_=DashboardState, doc="The session's shared inputs (URL-synced).")
+    service = param.Parameter(doc="core.service.QueryService answering every question, in process.")
+
+    def info(self, system_id: str | None = None) -> SystemInfo:
+        return self.service.system(system_id or self.state.system)
+
+    def window(self, system_id: str | None = None) -> tuple[datetime | None, datetime | None]:
+        rng = self.info(system_id).time_range
+        return window(self.state.range, rng.end if rng else None)
+
+    def section(self, fn: Callable, **kwargs) -> pn.param.ParamMethod:
+        """A reactive part of the page with Panel's own loading spinner while it recomputes."""
+        return pn.panel(fn, loading_indicator=True, **kwargs)
+
+
+class ZoomSeries:
+    """A series plot re-read from the core (right level, re-downsampled) whenever the x range changes.
+
+    ``fetch(start, end)`` returns the Series for a UTC window (None = the view's own window);
+    the last Series shown is kept for the CSV download of what is on screen.
+    """
+
+    def __init__(self, fetch: Callable[[datetime | None, datetime | None], Series], *, label: str,
+                 color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None) -> None:
+        self._fetch, self._label, self._color, self._height, self._ylim = fetch, label, color, height, ylim
+        self.last: Series | None = None
+        self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])
+
+    def _render(self, x_range=None) -> hv.Overlay:
+        start = end = None
+        if x_range is not None and None not in x_range:
+            start, end = local_to_utc(x_range[0]), local_to_utc(x_range[1])
+        series = self._fetch(start, end)
+        self.last = series
+        plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height)
+        if self._ylim is not None:
+            plot = plot.opts(hv.opts.Curve(ylim=self._ylim))
+        return plot

@@ -1,0 +1,221 @@
+"""Cell screen ("PackPulse"): 260-cell heatmaps, SAT surface, health, trends, degradation, alerts."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from core.results import Matrix
+from dashboard import plots
+from dashboard.derive import deviation_from_pack_median, to_frame
+from dashboard.i18n import tr
+from dashboard.state import HEATMAPS
+from dashboard.views.base import ViewBase, ZoomSeries
+from dashboard.views.meter import _series_frame
+from dashboard.widgets import csv_download, guarded, info_message
+
+
+class CellView(ViewBase):
+    """Cell-level battery health of one BESS."""
+
+    fit_method = param.Selector(default="ols", objects=["ols", "robust"], doc="Regression of the degradation table.")
+
+    def _core(self, name: str):
+        """A cell-analytics method of the query service, or None while the core lacks it."""
+        return getattr(self.service, name, None)
+
+    def _missing(self, name: str):
+        return info_message(tr("not_available", self.state.lang, what=f"QueryService.{name}()"))
+
+    # -- controls ---------------------------------------------------------------------------
+
+    @param.depends("state.system", "state.lang")
+    def controls(self):
+        lang, s = self.state.lang, self.state
+        info = self.info()
+        packs = {tr("all_packs", lang): 0, **{f"P{p}": p for p in range(1, info.packs + 1)}}
+        if s.pack > info.packs:
+            s.pack = 0
+        return pn.Row(
+            pn.widgets.RadioButtonGroup.from_param(s.param.heatmap, options={tr(k, lang): k for k in HEATMAPS},
+                                                   name=tr("heatmap_kind", lang), css_classes=["heatmap-kind"]),
+            pn.widgets.Select.from_param(s.param.level, options=[lv for lv in info.levels], name=tr("level", lang),
+                                         width=110),
+            pn.widgets.Select.from_param(s.param.pack, options=packs, name=tr("pack", lang), width=120),
+            sizing_mode="stretch_width",
+        )
+
+    # -- heatmap ----------------------------------------------------------------------------
+
+    def _matrix(self) -> tuple[Matrix, str, str, bool]:
+        """The matrix on screen, its label, colour map and whether the colours centre on zero."""
+        s, lang = self.state, self.state.lang
+        start, end = self.window()
+        sat = self._core("sat_matrix")
+        if s.heatmap == "sat":
+            if sat is None:
+                raise LookupError(tr("not_available", lang, what="QueryService.sat_matrix()"))
+            return sat(s.system, start, end), tr("sat", lang), "viridis", False
+        if s.heatmap == "deviation":
+            dev = self._core("deviation_matrix")
+            if dev is not None:
+                m = dev(s.system, start, end)
+            else:
+                base = sat(s.system, start, end) if sat else self.service.cell_matrix(
+                    s.system, level=s.level, start=start, end=end)
+                m = deviation_from_pack_median(base, self.info().cells_per_pack)
+            return m, tr("deviation", lang), "RdBu_r", True
+        m = self.service.cell_matrix(s.system, level=s.level, start=start, end=end)
+        return m, f"{tr('raw', lang)} ({s.level})", "viridis", False
+
+    @param.depends("state.system", "state.range", "state.lang", "state.heatmap", "state.level")
+    @guarded
+    def heatmap(self):
+        info = self.info()
+        try:
+            m, label, cmap, symmetric = self._matrix()
+        except LookupError as exc:
+            return info_message(str(exc))
+        if not m.columns:
+            return info_message(tr("no_data", self.state.lang))
+        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label)
+        plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
+                             title=f"{tr('heatmap', self.state.lang)}: {label}", cmap=cmap, symmetric=symmetric)
+        download = csv_download(lambda: _matrix_frame(m), f"{self.state.system}_{self.state.heatmap}.csv",
+                                tr("download_csv", self.state.lang))
+        return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["cell-heatmap"]),
+                         download, sizing_mode="stretch_width")
+
+    # -- SAT overview and surface ----------------------------------------------------------
+
+    @param.depends("state.system", "state.range", "state.lang", "state.pack")
+    @guarded
+    def sat_overview(self):
+        sat = self._core("sat_matrix")
+        if sat is None:
+            return self._missing("sat_matrix")
+        m = sat(self.state.system, *self.window())
+        info, pack = self.info(), self.state.pack
+        rows = range(m.values.shape[0]) if pack == 0 else range((pack - 1) * info.cells_per_pack,
+                                                                  pack * info.cells_per_pack)
+        from dashboard.timez import iso_to_local_naive
+
+        t = iso_to_local_naive(m.columns)
+        if pack == 0:
+            # All packs: the median cell of each pack keeps the chart readable.
+            curves = {f"P{p + 1}": hv.Curve((t, np.nanmedian(m.values[p * info.cells_per_pack:(p + 1) * info.cells_per_pack], axis=0)),
+                                            "time", hv.Dimension("sat", unit=m.unit))
+                      for p in range(info.packs)}
+        else:
+            curves = {m.rows[r]: hv.Curve((t, m.values[r]), "time", hv.Dimension("sat", unit=m.unit)) for r in rows}
+        overlay = hv.NdOverlay(curves, kdims="cell").opts(
+            hv.opts.Curve(line_width=1, tools=["hover"]),
+            hv.opts.NdOverlay(responsive=True, height=320, show_legend=pack == 0,
+                              title=tr("sat_overview", self.state.lang)))
+        return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
+
+    @param.depends("state.system", "state.range", "state.lang")
+    @guarded
+    def surface(self):
+        sat = self._core("sat_matrix")
+        if sat is None:
+            return self._missing("sat_matrix")
+        m = sat(self.state.system, *self.window())
+        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang)), backend="plotly",
+                                 css_classes=["sat-surface"])
+
+    # -- tables of the cell analytics --------------------------------------------------------
+
+    def _table(self, name: str, *args, css: str, **kwargs):
+        fn = self._core(name)
+        if fn is None:
+            return self._missing(name)
+        frame = to_frame(fn(self.state.system, *args, **kwargs))
+        if frame.empty:
+            return info_message(tr("no_alerts" if name == "alerts" else "no_data", self.state.lang))
+        table = pn.widgets.Tabulator(frame, disabled=True, show_index=False, pagination="local", page_size=15,
+                                     sizing_mode="stretch_width", css_classes=[css], layout="fit_data_stretch")
+        download = csv_download(lambda: frame, f"{self.state.system}_{name}.csv", tr("download_csv", self.state.lang))
+        return pn.Column(table, download, sizing_mode="stretch_width")
+
+    @param.depends("state.system", "state.lang")
+    @guarded
+    def health(self):
+        return self._table("pack_health", css="pack-health")
+
+    @param.depends("state.system", "state.lang")
+    @guarded
+    def trends(self):
+        return self._table("pack_trends", css="pack-trends")
+
+    @param.depends("state.system", "state.lang", "fit_method")
+    @guarded
+    def degradation(self):
+        return self._table("degradation", self.fit_method, self.state.lang, css="degradation")
+
+    @param.depends("state.system", "state.lang")
+    @guarded
+    def alerts(self):
+        return self._table("alerts", self.state.lang, css="alerts")
+
+    @param.depends("state.system", "state.lang")
+    @guarded
+    def events(self):
+        return self._table("events", css="pack-events")
+
+    # -- raw cell voltage --------------------------------------------------------------------
+
+    @param.depends("state.system", "state.lang")
+    def cell_picker(self):
+        info, s = self.info(), self.state
+        return pn.Row(
+            pn.widgets.IntInput.from_param(s.param.pack, name=tr("pack", s.lang), start=0, end=info.packs, width=100),
+            pn.widgets.IntInput.from_param(s.param.cell, name=tr("cell", s.lang), start=1, end=info.cells_per_pack,
+                                           width=100),
+        )
+
+    @param.depends("state.system", "state.range", "state.lang", "state.max_points", "state.pack", "state.cell")
+    @guarded
+    def cell_viewer(self):
+        s, lang = self.state, self.state.lang
+        pack = s.pack or 1
+        default = self.window()
+
+        def fetch(start, end):
+            if start is None:
+                start, end = default
+            return self.service.cell_series(s.system, pack, s.cell, start=start, end=end,
+                                            max_points=s.max_points, method="minmax_lttb")
+
+        zoom = ZoomSeries(fetch, label=f"{tr('cell_viewer', lang)} P{pack}C{s.cell}", height=280)
+        download = csv_download(lambda: _series_frame(zoom.last), f"{s.system}_P{pack}C{s.cell}.csv",
+                                tr("download_csv", lang))
+        return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["cell-viewer"]),
+                         download, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        lang = self.state.lang
+        md = lambda key: pn.pane.Markdown(f"### {tr(key, lang)}")  # noqa: E731
+        return pn.Column(
+            self.controls, self.section(self.heatmap),
+            md("sat_overview"), self.section(self.sat_overview),
+            md("surface"), self.section(self.surface),
+            md("health"), self.section(self.health),
+            md("pack_trends"), self.section(self.trends),
+            md("degradation"), pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
+            self.section(self.degradation),
+            md("alerts"), self.section(self.alerts),
+            md("events"), self.section(self.events),
+            md("cell_viewer"), self.cell_picker, self.section(self.cell_viewer),
+            sizing_mode="stretch_width",
+        )
+
+
+def _matrix_frame(m: Matrix) -> pd.DataFrame:
+    """The matrix on screen as a long table (cell, time UTC, value)."""
+    frame = pd.DataFrame(m.values, index=list(m.rows), columns=list(m.columns))
+    long = frame.reset_index(names="cell").melt(id_vars="cell", var_name="time_utc", value_name=f"value_{m.unit}")
+    return long.dropna()

@@ -1,0 +1,102 @@
+"""Meter screen: power with its min/max band (re-read on zoom), power factor, daily energy, KPIs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from dashboard import plots
+from dashboard.i18n import tr
+from dashboard.timez import local_naive
+from dashboard.views.base import ViewBase, ZoomSeries
+from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
+
+POWER_SIGNAL = "com_ap"
+PF_SIGNAL = "pf"
+
+
+class MeterView(ViewBase):
+    """One meter: what it drew and fed in, and how."""
+
+    def _fetch(self, signal: str):
+        system, max_points = self.state.system, self.state.max_points
+        default = self.window()
+
+        def fetch(start, end):
+            if start is None:
+                start, end = default
+            return self.service.series(system, signal, start, end, max_points=max_points, method="minmax_lttb")
+
+        return fetch
+
+    @param.depends("state.system", "state.range", "state.lang")
+    @guarded
+    def kpis(self):
+        lang = self.state.lang
+        k = self.service.kpis(self.state.system, *self.window())
+        tiles = [
+            kpi_tile(tr("import", lang), k.import_kwh, "kWh"),
+            kpi_tile(tr("export", lang), k.export_kwh, "kWh"),
+            kpi_tile(tr("net", lang), k.net_kwh, "kWh"),
+            kpi_tile(tr("peak_power", lang), k.peak_power_kw, "kW"),
+            kpi_tile(tr("mean_power", lang), k.mean_power_kw, "kW"),
+            kpi_tile(tr("min_power", lang), k.min_power_kw, "kW"),
+            kpi_tile(tr("mean_pf", lang), k.mean_power_factor, ""),
+            kpi_tile(tr("load_factor", lang), k.load_factor, ""),
+        ]
+        return kpi_group(tr("kpis", lang), tiles)
+
+    @param.depends("state.system", "state.range", "state.lang", "state.max_points")
+    @guarded
+    def power(self):
+        lang = self.state.lang
+        if self.info().signal(POWER_SIGNAL) is None:
+            return info_message(tr("no_data", lang))
+        zoom = ZoomSeries(self._fetch(POWER_SIGNAL), label=tr("power", lang), height=320)
+        self._power = zoom
+        download = csv_download(lambda: _series_frame(zoom.last), f"{self.state.system}_power.csv",
+                                tr("download_csv", lang))
+        return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["power-plot"]),
+                         download, sizing_mode="stretch_width")
+
+    @param.depends("state.system", "state.range", "state.lang", "state.max_points")
+    @guarded
+    def power_factor(self):
+        lang = self.state.lang
+        if self.info().signal(PF_SIGNAL) is None:
+            return info_message(tr("no_data", lang))
+        zoom = ZoomSeries(self._fetch(PF_SIGNAL), label=tr("power_factor", lang), color=plots.PALETTE[2],
+                          height=220, ylim=(0, 1.05))
+        return pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["pf-plot"])
+
+    @param.depends("state.system", "state.range", "state.lang")
+    @guarded
+    def energy(self):
+        lang = self.state.lang
+        daily = self.service.daily_energy(self.state.system, *self.window())
+        if not daily.days:
+            return info_message(tr("no_data", lang))
+        frame = plots.energy_frame(daily, {"import": tr("import", lang), "export": tr("export", lang),
+                                           "aux": tr("aux", lang)})
+        title = tr("daily_energy" if len(daily.days) <= plots.MAX_DAILY_BARS else "monthly_energy", lang)
+        return pn.pane.HoloViews(plots.energy_bars(frame, title=title), sizing_mode="stretch_width",
+                                 css_classes=["energy-bars"])
+
+    def __panel__(self):
+        return pn.Column(self.section(self.kpis), self.section(self.power), self.section(self.power_factor),
+                         self.section(self.energy), sizing_mode="stretch_width")
+
+
+def _series_frame(series) -> pd.DataFrame:
+    """The series on screen as a table (UTC and local time, value, band)."""
+    if series is None:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        "time_utc": pd.to_datetime(series.timestamps_ms, unit="ms", utc=True),
+        "time_local": local_naive(series.timestamps_ms),
+        "value": series.values,
+    })
+    if series.min is not None:
+        out["min"], out["max"] = series.min, series.max
+    return out.dropna(subset=["value"])

@@ -1,0 +1,55 @@
+"""Start-up warm-up: run the JIT-compiled paths once so the first visitor does not wait for them."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import holoviews as hv
+import numpy as np
+
+from core.results import Matrix
+from dashboard import plots
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(service) -> float:
+    """Rasterize a synthetic heatmap and query one series per method; returns seconds spent.
+
+    The synthetic matrix has the shape of a real one (260 cells x 600 days, datetime columns)
+    so datashader compiles the same specialisations the cell view later uses.
+    """
+    t0 = time.perf_counter()
+    hv.extension("bokeh", logo=False)
+    days = np.arange("2024-01-01", "2025-08-23", dtype="datetime64[D]")
+    columns = tuple(f"{d}T22:00:00Z" for d in days)
+    rng = np.random.default_rng(0)
+    values = 3.45 + 0.01 * rng.standard_normal((260, len(columns)))
+    matrix = Matrix(rows=tuple(f"P{p}C{c}" for p in range(1, 6) for c in range(1, 53)),
+                    columns=columns, values=values, unit="V")
+    image = plots.heatmap_image(matrix, cells_per_pack=52, label="V")
+    overlay = plots.heatmap(image, n_packs=5, cells_per_pack=52, title="warm-up")
+    hv.render(overlay, backend="bokeh")
+    try:
+        _warm_service(service)
+    except Exception:  # an empty or missing store must not stop the server from starting
+        log.warning("dashboard warm-up skipped the store queries", exc_info=True)
+    spent = time.perf_counter() - t0
+    log.info("dashboard warm-up took %.2f s", spent)
+    return spent
+
+
+def _warm_service(service) -> None:
+    systems = service.systems()
+    for info in systems[:1]:
+        sig = info.signals[0].name if info.signals else None
+        if sig:
+            for method in ("lttb", "minmax_lttb"):
+                service.series(info.id, sig, max_points=500, method=method)
+    bess = [s for s in systems if s.packs]
+    if bess:
+        m = service.cell_matrix(bess[0].id, level="1d")
+        image = plots.heatmap_image(m, cells_per_pack=bess[0].cells_per_pack, label="V")
+        hv.render(plots.heatmap(image, n_packs=bess[0].packs, cells_per_pack=bess[0].cells_per_pack,
+                                title="warm-up"), backend="bokeh")

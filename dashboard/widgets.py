@@ -1,0 +1,91 @@
+"""Small building blocks shared by the views: KPI tiles, unit scaling, errors, CSV download."""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import math
+from typing import Callable
+
+import pandas as pd
+import panel as pn
+
+from dashboard.i18n import tr
+
+log = logging.getLogger(__name__)
+
+# Units that scale by 1000 per step, and their larger siblings.
+_LADDERS = {
+    "W": ("W", "kW", "MW", "GW"), "kW": ("kW", "MW", "GW"), "Wh": ("Wh", "kWh", "MWh", "GWh"),
+    "kWh": ("kWh", "MWh", "GWh"), "kvar": ("kvar", "Mvar"), "kVA": ("kVA", "MVA"),
+}
+
+
+def scale_unit(value: float, unit: str) -> tuple[float, str]:
+    """Move a value up its unit ladder while it is 1000 or more (1,500 kW -> 1.5 MW)."""
+    ladder = _LADDERS.get(unit)
+    if ladder is None or value is None or not math.isfinite(value):
+        return value, unit
+    i = ladder.index(unit)
+    while abs(value) >= 1000 and i + 1 < len(ladder):
+        value, i = value / 1000.0, i + 1
+    return value, ladder[i]
+
+
+def format_value(value: float | None, unit: str, *, digits: int = 3) -> str:
+    """A KPI value as text with scaled unit; missing values read as an en dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    v, u = scale_unit(float(value), unit)
+    text = f"{v:,.{digits}g}" if abs(v) < 10 ** digits else f"{v:,.0f}"
+    return f"{text} {u}".strip()
+
+
+def kpi_tile(label: str, value: float | None, unit: str = "") -> pn.pane.HTML:
+    """One KPI as a small card: label above, scaled value with unit below."""
+    html = (f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{label}</div>'
+            f'<div class="kpi-value" style="font-size:1.35em;font-weight:600">{format_value(value, unit)}</div>')
+    return pn.pane.HTML(html, width=170, height=70, css_classes=["kpi-tile"],
+                        styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
+                                "padding": "4px 10px"})
+
+
+def kpi_group(title: str, tiles: list[pn.pane.HTML]) -> pn.Column:
+    return pn.Column(pn.pane.Markdown(f"#### {title}", margin=(0, 10)), pn.FlexBox(*tiles), css_classes=["kpi-group"])
+
+
+def error_message(exc: BaseException, lang: str) -> pn.pane.Alert:
+    """An error as a readable message on the page (the page itself keeps working)."""
+    return pn.pane.Alert(f"**{tr('error', lang)}:** {exc}", alert_type="danger", css_classes=["view-error"])
+
+
+def info_message(text: str) -> pn.pane.Alert:
+    return pn.pane.Alert(text, alert_type="info", css_classes=["view-info"])
+
+
+def guarded(method: Callable) -> Callable:
+    """Wrap a view method so a failing query becomes a message instead of a broken page."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # the page must survive any query error; the log keeps the trace
+            log.exception("dashboard view %s failed", method.__qualname__)
+            return error_message(exc, self.state.lang)
+
+    return wrapper
+
+
+def csv_download(frame: Callable[[], pd.DataFrame], filename: str, label: str) -> pn.widgets.FileDownload:
+    """A button that writes the table behind the view (computed when clicked) as CSV."""
+
+    def _csv() -> io.StringIO:
+        buf = io.StringIO()
+        frame().to_csv(buf, index=False)
+        buf.seek(0)
+        return buf
+
+    return pn.widgets.FileDownload(callback=_csv, filename=filename, label=label, button_type="default",
+                                   width=180, embed=False)
