@@ -46,12 +46,14 @@ def warm_up(service: QueryService) -> None:
 
 def create_app(service: QueryService | str | Path | None = None, *, token: str | None | object = _UNSET,
                cors_origins: list[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               warm: bool = False, graphiql: bool = True) -> FastAPI:
+               warm: bool = False, warm_ups: tuple[Callable[[QueryService], object], ...] = (),
+               graphiql: bool = True) -> FastAPI:
     """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz.
 
     ``service`` is a QueryService or a store path (None: $BESS_STORE, else ./.bess/store).
     ``token`` defaults to $BESS_API_TOKEN (None: no token); ``cors_origins`` to $BESS_CORS_ORIGINS.
-    ``warm`` compiles the kernels at startup. The dashboard is added by api.server, not here.
+    ``warm`` compiles the kernels at startup, then runs each of ``warm_ups`` (e.g. the dashboard's).
+    The dashboard itself is added by api.server, not here.
     """
     if not isinstance(service, QueryService):
         service = QueryService(service)
@@ -62,6 +64,11 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm:
             await run_in_threadpool(warm_up, service)
+            for extra in warm_ups:
+                try:
+                    await run_in_threadpool(extra, service)
+                except Exception:  # noqa: BLE001 -- a failed warm-up only costs the first visitor time
+                    log.warning("warm-up %s failed", getattr(extra, "__qualname__", extra), exc_info=True)
         yield
 
     app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -79,5 +86,3 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     app.add_middleware(RequestLog)
     return app
 
-
-AppFactory = Callable[..., FastAPI]

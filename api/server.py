@@ -21,28 +21,32 @@ _PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><ti
 <li><a href="/healthz">Health check: /healthz</a></li></ul></body></html>"""
 
 
-def add_dashboard(app: FastAPI, service: QueryService) -> bool:
-    """Mount the dashboard at / when the dashboard package provides it; else a placeholder page."""
-    try:
-        from dashboard.app import add_dashboard as add  # the one place api imports dashboard
-    except ImportError as exc:
-        log.info("dashboard not available (%s); serving a placeholder at /", exc)
+def _placeholder(app: FastAPI) -> None:
+    async def placeholder(request) -> HTMLResponse:  # noqa: ANN001
+        return HTMLResponse(_PLACEHOLDER)
 
-        async def placeholder(request) -> HTMLResponse:  # noqa: ANN001
-            return HTMLResponse(_PLACEHOLDER)
-
-        app.add_route("/", placeholder, methods=["GET"])
-        return False
-    add(app, service)
-    return True
+    app.add_route("/", placeholder, methods=["GET"])
 
 
-def build_app(store: str | Path | None = None, *, warm: bool = True, dashboard: bool = True) -> FastAPI:
-    """The whole server app over the store (None: $BESS_STORE, else ./.bess/store)."""
-    service = QueryService(store)
-    app = create_app(service, warm=warm)
+def build_app(store: str | Path | QueryService | None = None, *, warm: bool = True,
+              dashboard: bool = True) -> FastAPI:
+    """The whole server app over the store (None: $BESS_STORE, else ./.bess/store).
+
+    GraphQL and /healthz are routed before the dashboard's catch-all page at /. With
+    ``dashboard=False`` (or when the dashboard cannot be imported) / is a placeholder page.
+    """
+    service = store if isinstance(store, QueryService) else QueryService(store)
+    add = dash_warm = None
     if dashboard:
-        add_dashboard(app, service)
+        try:
+            from dashboard.app import add_dashboard as add, warm_up as dash_warm  # the one api -> dashboard import
+        except ImportError as exc:
+            log.warning("dashboard not available (%s); serving a placeholder at /", exc)
+    app = create_app(service, warm=warm, warm_ups=(dash_warm,) if dash_warm else ())
+    if add is not None:
+        add(app, service)
+    else:
+        _placeholder(app)
     return app
 
 
