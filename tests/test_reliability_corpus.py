@@ -306,15 +306,21 @@ def test_fifo_named_like_a_csv_does_not_hang_the_ingest(tmp_path):
     assert box["r"].error is None and box["r"].files_ingested == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: data/discover.py _walk skips CSV names that are not regular "
-                   "files (dangling symlink, FIFO) without reporting them: a lost export goes unnoticed")
-def test_csv_names_that_cannot_be_read_are_reported(tmp_path):
+def test_dangling_symlink_named_like_a_csv_is_reported(tmp_path):
     d = _small_meter(tmp_path / "ex")
     os.symlink(tmp_path / "gone.csv", d / "pos_ae.csv")  # the export it pointed to was moved away
+    report = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    assert report.error is None and report.files_ingested == 1
+    assert [i.path for i in report.file_issues] == [str(d / "pos_ae.csv")]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: data/discover.py _walk skips a FIFO (or socket/device) named "
+                   "*.csv without reporting it: the export behind it is lost unnoticed")
+def test_fifo_named_like_a_csv_is_reported(tmp_path):
+    d = _small_meter(tmp_path / "ex")
     os.mkfifo(d / "pf.csv")
     report = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
-    reported = {Path(i.path).name for i in report.file_issues}
-    assert {"pos_ae.csv", "pf.csv"} <= reported
+    assert str(d / "pf.csv") in {i.path for i in report.file_issues}
 
 
 def test_folder_named_like_a_csv_is_walked_not_read(tmp_path):
