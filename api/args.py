@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from api.errors import BAD_INPUT, ApiError
-from api.limits import MAX_POINTS, RAW_STEP_S, check_range
+from api.limits import MAX_POINTS, check_range
 from api.scalars import DateTime
 from api.types import Downsample, Resolution
 from core.results import SystemInfo
@@ -37,10 +37,16 @@ def checked_series_range(system: SystemInfo, start: datetime | None, end: dateti
                          resolution: Resolution) -> tuple[datetime | None, datetime | None]:
     """As :func:`checked_range`, plus a cap on the rows an explicit resolution would read."""
     checked_range(start, end)
-    if resolution is not Resolution.AUTO and system.time_range is not None:
-        step = LEVEL_SECONDS[resolution.value] or RAW_STEP_S
-        lo = max(start, system.time_range.start) if start else system.time_range.start
-        hi = min(end, system.time_range.end) if end else system.time_range.end
-        if hi > lo:
-            check_range(lo, hi, step_s=step)
+    if resolution is not Resolution.AUTO:
+        lo, hi = data_window(system, start, end)
+        if lo is not None and hi is not None and hi > lo:
+            check_range(lo, hi, step_s=LEVEL_SECONDS[resolution.value])  # step 0 for raw
     return start, end
+
+
+def data_window(system: SystemInfo, start: datetime | None, end: datetime | None):
+    """The range clipped to the system's data (open ends filled from it)."""
+    r = system.time_range
+    if r is None:
+        return start, end
+    return (max(start, r.start) if start else r.start), (min(end, r.end) if end else r.end)

@@ -17,9 +17,11 @@ MAX_QUERY_CHARS = 20_000
 MAX_BODY_BYTES = 64 * 1024
 MAX_POINTS = 10_000
 MAX_RANGE_DAYS = 3_660
-# Rows a series may read before downsampling; raw data is assumed to be sampled each minute.
+MAX_MATRIX_COLUMNS = 2_000  # 260 cells x 2,000 bins = 520,000 values
+# Raw data has no fixed step (1 s on some exports): its window is capped in days instead.
+MAX_RAW_DAYS = 92
+# Rows a series at an aggregated level may read before downsampling.
 MAX_ROWS_READ = 2_000_000
-RAW_STEP_S = 60
 
 
 class ParseLimits(SchemaExtension):
@@ -46,12 +48,16 @@ def check_points(max_points: int) -> int:
 
 
 def check_range(start: datetime | None, end: datetime | None, *, step_s: float | None = None) -> None:
-    """A range is at most MAX_RANGE_DAYS long and reads at most MAX_ROWS_READ rows at ``step_s``."""
+    """A range is at most MAX_RANGE_DAYS long (MAX_RAW_DAYS for raw data, ``step_s`` 0) and reads at
+    most MAX_ROWS_READ rows at ``step_s`` seconds per row."""
     if start is None or end is None:
         return
     days = (end - start).total_seconds() / 86_400
     if days > MAX_RANGE_DAYS:
         raise ApiError(LIMIT, f"range of {days:.0f} days exceeds the limit of {MAX_RANGE_DAYS} days")
+    if step_s == 0 and days > MAX_RAW_DAYS:
+        raise ApiError(LIMIT, f"resolution RAW is limited to {MAX_RAW_DAYS} days, the range is {days:.0f} days: "
+                       "choose a coarser resolution or a shorter range")
     if step_s:
         rows = (end - start).total_seconds() / step_s
         if rows > MAX_ROWS_READ:

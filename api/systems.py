@@ -6,14 +6,17 @@ from typing import Annotated
 
 import strawberry
 
-from api.args import DownsampleArg, SignalName, From, MaxPoints, ResolutionArg, To, checked_range, checked_series_range
+from api.args import (
+    DownsampleArg, From, MaxPoints, ResolutionArg, SignalName, To, checked_range, checked_series_range, data_window,
+)
 from api.cells import Cell, Pack, cell_of, pack_list
 from api.errors import LIMIT, ApiError
-from api.limits import check_points
+from api.limits import MAX_MATRIX_COLUMNS, check_points
 from api.types import (
     Alarm, Cycles, DailyEnergy, Downsample, Kpis, Matrix, Resolution, Series, Signal, SystemKind, TimeRange, kpis_of,
 )
 from core.results import SystemInfo
+from data.glossary import LEVEL_SECONDS
 
 
 @strawberry.interface(description="A metered site or a battery energy storage system.")
@@ -121,8 +124,12 @@ class Bess(System):
                                       description="Level to read; AUTO means DAY.")] = Resolution.DAY) -> Matrix:
         start, end = checked_range(from_, to)
         level = "1d" if resolution is Resolution.AUTO else resolution.value
+        lo, hi = data_window(self.info, start, end)
+        if level == "raw" or (lo and hi and (hi - lo).total_seconds() / LEVEL_SECONDS[level] > MAX_MATRIX_COLUMNS):
+            raise ApiError(LIMIT, f"cellVoltageMatrix at {resolution.name} over this range exceeds "
+                           f"{MAX_MATRIX_COLUMNS} columns (RAW is never allowed): use a coarser resolution or a shorter range")
         m = await info.context.call(info.context.service.cell_matrix, self.info.id, group="cell_v", level=level,
-                                    start=start, end=end, max_columns=2_000)
+                                    start=start, end=end, max_columns=MAX_MATRIX_COLUMNS)
         return Matrix.of(m)
 
 
