@@ -7,18 +7,15 @@ from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import polars as pl
-
 from data.clean import duplicate_counts, merge_parts
 from data.discover import SourceFile, Unit
 from data.glossary import LEVELS, spec_for
 from data.manifest import SourceRecord, UnitRecord
 from data.parquet_out import LevelWriter
 from data.parse import ParsedFile, parse_file
-from data.pyramid import build_levels
+from data.pyramid import level_tables
 from data.store import signal_relpath
 
-CELL_DTYPE = pl.Int16
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 PREFETCH = 2 * WORKERS
 
@@ -42,12 +39,8 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
         records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
         dropped.update(duplicate_counts(series))
         rows += series.frame.height
-        spec = spec_for(signal)
-        for lvl, df in levels.items():
-            if unit.cell_group:
-                df = df.select(pl.lit(spec.pack, CELL_DTYPE).alias("pack"), pl.lit(spec.cell, CELL_DTYPE).alias("cell"),
-                               pl.all())
-            writers[lvl].append(df)
+        for lvl, table in levels.items():
+            writers[lvl].append(table)
     outputs = {lvl: w for lvl in LEVELS if (w := writers[lvl].close()) is not None}
     spec = spec_for(order[0])
     return UnitRecord(
@@ -69,7 +62,11 @@ def _prepare(signal: str, files: list[SourceFile]):
     spec = spec_for(signal)
     parsed = [parse_file(f.path, spec) for f in files]
     series = merge_parts([p.frame for p in parsed])
-    levels = build_levels(series.frame, spec.aggregation) if series.frame.height else {}
+    levels = {}
+    if series.frame.height:
+        cell = (spec.pack, spec.cell) if spec.cell_group else None
+        ts = series.frame["ts"].dt.epoch("ms").to_numpy()
+        levels = level_tables(ts, series.frame["value"].to_numpy(), spec.aggregation, cell)
     return signal, parsed, series, levels
 
 

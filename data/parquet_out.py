@@ -1,4 +1,4 @@
-"""Write pyramid levels as zstd Parquet with row-group statistics, fsynced, with their checksums."""
+"""Write pyramid levels as zstd Parquet with row-group statistics, with their checksums."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # Rows per row group: a 5-min year of one signal is ~105k rows, so a month-sized range
@@ -38,22 +38,44 @@ def iso_ms(epoch_ms: int | None) -> str | None:
 
 
 class LevelWriter:
-    """Appends frames (one cell, or the whole signal) to one Parquet file of one level."""
+    """Appends Arrow tables (one cell, or the whole signal) to one Parquet file of one level.
+
+    Small tables (coarse levels of one cell) are buffered into row groups of about
+    ROW_GROUP_ROWS rows: thousands of tiny row groups cost more to read than they prune.
+    """
 
     def __init__(self, version_dir: Path, relpath: str, level: str, sort_keys: tuple[str, ...]):
         self.version_dir, self.relpath, self.level, self.sort_keys = version_dir, relpath, level, sort_keys
         self.path = version_dir / relpath
         self._writer: pq.ParquetWriter | None = None
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
         self._rows = 0
         self._ts_min: int | None = None
         self._ts_max: int | None = None
 
-    def append(self, df: pl.DataFrame) -> None:
-        if df.height == 0:
+    def append(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
             return
-        table = df.to_arrow()
+        schema_check(table)
+        ts = table.column("ts")
+        lo, hi = pc.min_max(ts).values()
+        lo, hi = lo.value, hi.value
+        self._ts_min = lo if self._ts_min is None else min(self._ts_min, lo)
+        self._ts_max = hi if self._ts_max is None else max(self._ts_max, hi)
+        self._rows += table.num_rows
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        if self._buffered >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        # One chunk per column: the writer is ~8x slower on many small chunks.
+        table = pa.concat_tables(self._buffer).combine_chunks() if len(self._buffer) > 1 else self._buffer[0]
+        self._buffer, self._buffered = [], 0
         if self._writer is None:
-            schema_check(table)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             names = table.schema.names
             self._writer = pq.ParquetWriter(
@@ -66,20 +88,19 @@ class LevelWriter:
                 sorting_columns=[pq.SortingColumn(names.index(k)) for k in self.sort_keys],
             )
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        self._rows += df.height
-        ts = df["ts"].dt.epoch("ms")
-        lo, hi = ts.min(), ts.max()
-        self._ts_min = lo if self._ts_min is None else min(self._ts_min, lo)
-        self._ts_max = hi if self._ts_max is None else max(self._ts_max, hi)
 
     def close(self) -> WrittenFile | None:
-        """Finish the file, fsync it and return its manifest entry (None if nothing was written)."""
+        """Finish the file and return its manifest entry (None if nothing was written).
+
+        Durability comes from one filesystem sync before publishing (see data/publish.py),
+        not an fsync per file: hundreds of fsyncs would dominate a small ingest.
+        """
+        self._flush()
         if self._writer is None:
             return None
         self._writer.close()
-        digest, size = sha256_and_fsync(self.path)
         return WrittenFile(self.relpath, self.level, self._rows, iso_ms(self._ts_min), iso_ms(self._ts_max),
-                           digest, size)
+                           sha256_file(self.path), self.path.stat().st_size)
 
 
 def sha256_file(path: Path) -> str:
@@ -88,17 +109,6 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def sha256_and_fsync(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb+") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-        os.fsync(fh.fileno())
-    return h.hexdigest(), size
 
 
 def schema_check(table: pa.Table) -> None:

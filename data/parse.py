@@ -119,6 +119,8 @@ def pick_columns(raw: pl.DataFrame, decimal_comma: bool) -> tuple[str, str | Non
     for c in raw.columns:
         if c == ts_col:
             continue
+        if _to_number(sample[c], decimal_comma).null_count() == 0:
+            return ts_col, c  # the usual case: every sampled cell is a number
         text = _nullify(sample[c])
         n = text.drop_nulls().len()
         if n and _to_number(text, decimal_comma).drop_nulls().len() >= NUMERIC_SHARE * n:

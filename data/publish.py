@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import fcntl
 import os
@@ -12,6 +14,12 @@ from pathlib import Path
 
 from data.manifest import fsync_dir
 from data.store import CURRENT_FILE, STAGING_DIR, VERSIONS_DIR, StoreError
+
+try:  # syncfs(2) flushes one filesystem; os.sync() would flush all of them
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    _LIBC.syncfs.argtypes = [ctypes.c_int]
+except (OSError, AttributeError):
+    _LIBC = None
 
 LOCK_FILE = ".ingest.lock"
 KEEP_VERSIONS = 3  # readers holding an older Snapshot keep working for a few publishes
@@ -117,6 +125,7 @@ def link_or_copy(src: Path, dst: Path) -> None:
 
 def publish(root: Path, staged: Path, version: str) -> None:
     """Move a complete staged version into versions/ and point CURRENT at it, atomically."""
+    sync_filesystem(staged)
     _fsync_tree(staged)
     versions = root / VERSIONS_DIR
     versions.mkdir(parents=True, exist_ok=True)
@@ -146,6 +155,17 @@ def prune_versions(root: Path, keep: int = KEEP_VERSIONS) -> list[str]:
             _remove(versions / name)
             removed.append(name)
     return removed
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush every written file of the filesystem holding ``path`` to disk (one call, not one per file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _LIBC is not None and _LIBC.syncfs(fd) == 0:
+            return
+    finally:
+        os.close(fd)
+    os.sync()
 
 
 def _fsync_tree(top: Path) -> None:
