@@ -122,27 +122,56 @@ def _argmax_area(x, y, lo, s, d1, d2, offset):
     return arg
 
 
-@njit(cache=True, parallel=True)
-def bucket_means_kernel(x, y, n_out, cy):
-    """cy[i] = mean y of LTTB bucket i+1 (NaN if none); returns the first x-order violation or -1."""
+@njit(cache=True, inline="always")
+def _means_range(x, y, n_out, cy, first_bad, i0, i1):
     n = x.shape[0]
     every = (n - 2) / (n_out - 2)
-    nb = n_out - 2
-    first_bad = np.full(nb, -1, dtype=np.int64)
-    for i in prange(nb):
+    for i in range(i0, i1):
         s = int(every * (i + 1)) + 1
         e = min(int(every * (i + 2)) + 1, n)
         cy[i] = _bucket_mean(y, s, e)
-        lo = int(every * i) + 1
-        first_bad[i] = _x_order_violation(x, lo, s)
+        first_bad[i] = _x_order_violation(x, int(every * i) + 1, s)
+
+
+@njit(cache=True, inline="always")
+def _first_violation(x, first_bad):
+    n = x.shape[0]
     if np.isnan(x[0]):
         return 0
-    for i in range(nb):
+    for i in range(first_bad.shape[0]):
         if first_bad[i] >= 0:
             return first_bad[i]
     if not (x[n - 1] >= x[n - 2]):
         return n - 1
     return -1
+
+
+@njit(cache=True, parallel=True)
+def bucket_means_kernel(x, y, n_out, cy):
+    """cy[i] = mean y of LTTB bucket i+1 (NaN if none), in parallel over chunks of buckets.
+
+    Also checks x order over every point; returns the first violation (x[i] < x[i-1] or
+    NaN) or -1.
+    """
+    nb = n_out - 2
+    first_bad = np.full(nb, -1, dtype=np.int64)
+    n_chunks = min(nb, 64)
+    for c in prange(n_chunks):
+        _means_range(x, y, n_out, cy, first_bad, c * nb // n_chunks, (c + 1) * nb // n_chunks)
+    return _first_violation(x, first_bad)
+
+
+@njit(cache=True)
+def bucket_means_serial(x, y, n_out, cy):
+    """`bucket_means_kernel` without threads, for small inputs (no parallel-region overhead)."""
+    nb = n_out - 2
+    first_bad = np.full(nb, -1, dtype=np.int64)
+    _means_range(x, y, n_out, cy, first_bad, 0, nb)
+    return _first_violation(x, first_bad)
+
+
+PARALLEL_MIN_POINTS = 1_000_000
+"""Below this many points the threads cost more than they save."""
 
 
 @njit(cache=True)
@@ -185,7 +214,8 @@ def lttb_select_kernel(x, y, n_out, cy, out):
 def lttb_into(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
     """LTTB on validated contiguous float64 x, y with 3 <= n_out < len(x); raises on bad x order."""
     cy = np.empty(n_out - 2)
-    _check_x_result(bucket_means_kernel(x, y, n_out, cy), x)
+    means = bucket_means_kernel if x.shape[0] >= PARALLEL_MIN_POINTS else bucket_means_serial
+    _check_x_result(means(x, y, n_out, cy), x)
     out = np.empty(n_out, dtype=np.int64)
     lttb_select_kernel(x, y, n_out, cy, out)
     return out
@@ -217,8 +247,8 @@ def _check_x_result(pos: int, x: np.ndarray) -> None:
     if pos == 0:
         raise ValueError("x must be non-decreasing and not NaN; x[0] is NaN")
     if pos > 0:
-        raise ValueError(f"x must be non-decreasing and not NaN; x[{pos}] = {x[pos]!r} "
-                         f"follows x[{pos - 1}] = {x[pos - 1]!r}")
+        raise ValueError(f"x must be non-decreasing and not NaN; x[{pos}] = {float(x[pos])!r} "
+                         f"follows x[{pos - 1}] = {float(x[pos - 1])!r}")
 
 
 def lttb_indices(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
