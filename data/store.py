@@ -11,6 +11,7 @@ Layout (all paths relative to the store root, which could later be an object-sto
         systems/<system_id>/<level>/cell_t.parquet   # all cell temperatures, long format
       reports/                      # ingest reports (json), newest also as latest.json
       staging/                      # versions being written; never read
+      .ingest.lock                  # flock held by the running ingest (data/publish.py)
 
 Scalar signal files have columns ``ts`` (Datetime[ms, UTC], bin start for levels),
 ``value`` (Float64) and, on every level but raw, ``min``, ``max`` (Float64) and
@@ -22,6 +23,7 @@ calendar days; their ``ts`` is the UTC instant of local midnight.
 A version is published by writing it under ``staging/`` and then atomically replacing
 ``CURRENT``; readers resolve ``CURRENT`` once (a :class:`Snapshot`) and keep reading
 that version, which stays on disk for a few publishes after it is replaced.
+``data.verify.verify_snapshot(snapshot)`` checks a version against its manifest checksums.
 """
 
 from __future__ import annotations
