@@ -1,0 +1,128 @@
+"""Per-cell daily maximum voltage matrix (cells x days) from long arrays: Numba kernel and NumPy reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from core.cells._robust import readonly
+
+
+@njit(cache=True)
+def _daily_max_kernel(cell_index, day_index, voltage_v, out):
+    # one pass over the samples; NaN readings are skipped so a missing value never hides a maximum
+    for i in range(voltage_v.shape[0]):
+        v = voltage_v[i]
+        if np.isnan(v):
+            continue
+        c = cell_index[i]
+        d = day_index[i]
+        cur = out[c, d]
+        if np.isnan(cur) or v > cur:
+            out[c, d] = v
+
+
+def _validate(cell_index, day_index, voltage_v, n_cells, n_days):
+    cell_index = np.asarray(cell_index)
+    day_index = np.asarray(day_index)
+    voltage_v = np.asarray(voltage_v)
+    for name, a in (("cell_index", cell_index), ("day_index", day_index), ("voltage_v", voltage_v)):
+        if a.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
+    if not (cell_index.shape == day_index.shape == voltage_v.shape):
+        raise ValueError(f"cell_index, day_index and voltage_v must have one length, got "
+                         f"{cell_index.shape[0]}, {day_index.shape[0]} and {voltage_v.shape[0]}")
+    for name, a in (("cell_index", cell_index), ("day_index", day_index)):
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(f"{name} must be integer, got {a.dtype}")
+    if voltage_v.size and not np.issubdtype(voltage_v.dtype, np.number):
+        raise ValueError(f"voltage_v must be numeric, got {voltage_v.dtype}")
+    if int(n_cells) < 0 or int(n_days) < 0:
+        raise ValueError(f"n_cells and n_days must be >= 0, got {n_cells} and {n_days}")
+    if cell_index.size:
+        lo, hi = int(cell_index.min()), int(cell_index.max())
+        if lo < 0 or hi >= n_cells:
+            raise ValueError(f"cell_index must lie in 0..{n_cells - 1}, got {lo}..{hi}")
+        lo, hi = int(day_index.min()), int(day_index.max())
+        if lo < 0 or hi >= n_days:
+            raise ValueError(f"day_index must lie in 0..{n_days - 1}, got {lo}..{hi}")
+    if np.isinf(voltage_v).any():
+        raise ValueError("voltage_v must not contain +/-inf (use NaN for missing readings)")
+    return (np.ascontiguousarray(cell_index, dtype=np.int64), np.ascontiguousarray(day_index, dtype=np.int64),
+            np.ascontiguousarray(voltage_v, dtype=np.float64))
+
+
+def daily_max_matrix(cell_index: np.ndarray, day_index: np.ndarray, voltage_v: np.ndarray,
+                     n_cells: int, n_days: int) -> np.ndarray:
+    """Maximum voltage per (cell, day) from long arrays, NaN where a cell has no reading that day.
+
+    Parameters
+    ----------
+    cell_index, day_index : (n_samples,) int
+        Row (0..n_cells-1) and column (0..n_days-1) of each sample.
+    voltage_v : (n_samples,) float
+        Cell voltage; NaN readings are ignored. [V]
+
+    Returns
+    -------
+    (n_cells, n_days) float64 [V]
+    """
+    ci, di, v = _validate(cell_index, day_index, voltage_v, n_cells, n_days)
+    out = np.full((int(n_cells), int(n_days)), np.nan)
+    _daily_max_kernel(ci, di, v, out)
+    return out
+
+
+def daily_max_matrix_reference(cell_index: np.ndarray, day_index: np.ndarray, voltage_v: np.ndarray,
+                               n_cells: int, n_days: int) -> np.ndarray:
+    """NumPy reference of `daily_max_matrix` (the test oracle): an unbuffered NaN-ignoring maximum."""
+    ci, di, v = _validate(cell_index, day_index, voltage_v, n_cells, n_days)
+    out = np.full((int(n_cells), int(n_days)), np.nan)
+    np.fmax.at(out, (ci, di), v)  # fmax(NaN, x) == x, so NaN never wins
+    return out
+
+
+@dataclass(frozen=True)
+class DailyMax:
+    """Daily maximum voltage of each cell: the input of `extract_sat`."""
+
+    packs: np.ndarray  # int64 (n_cells,), 1-based
+    cells: np.ndarray  # int64 (n_cells,), 1-based within the pack
+    days: np.ndarray  # datetime64[D] (n_days,), local calendar days, contiguous
+    voltage_v: np.ndarray  # float64 (n_cells, n_days), NaN = no reading that day [V]
+
+
+def daily_max_from_long(packs: np.ndarray, cells: np.ndarray, days: np.ndarray,
+                        voltage_v: np.ndarray) -> DailyMax:
+    """Daily maximum matrix from long rows (pack, cell, local day, voltage), on a contiguous calendar.
+
+    Rows are sorted P1C1..PnCm; the day axis runs from the first to the last day seen, so days
+    without any reading are NaN columns rather than missing columns.
+    """
+    packs = np.asarray(packs)
+    cells = np.asarray(cells)
+    try:
+        days = np.asarray(days).astype("datetime64[D]")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"days must be dates (datetime64 or ISO strings): {exc}") from None
+    if not (packs.shape == cells.shape == days.shape == np.shape(voltage_v)) or packs.ndim != 1:
+        raise ValueError("packs, cells, days and voltage_v must be 1-D and of one length, got shapes "
+                         f"{packs.shape}, {cells.shape}, {days.shape}, {np.shape(voltage_v)}")
+    if packs.size == 0:
+        raise ValueError("no rows: daily_max_from_long needs at least one reading")
+    if np.isnat(days).any():
+        raise ValueError("days must not contain NaT")
+    if (packs < 1).any() or (cells < 1).any():
+        raise ValueError("packs and cells are 1-based; got a value < 1")
+    keys = packs.astype(np.int64) * 1_000_000 + cells.astype(np.int64)
+    uniq, cell_index = np.unique(keys, return_inverse=True)
+    first = days.min()
+    n_days = int((days.max() - first).astype(np.int64)) + 1
+    day_index = (days - first).astype(np.int64)
+    matrix = daily_max_matrix(cell_index, day_index, np.asarray(voltage_v, dtype=np.float64), uniq.size, n_days)
+    out = DailyMax(packs=uniq // 1_000_000, cells=uniq % 1_000_000,
+                   days=first + np.arange(n_days).astype("timedelta64[D]"), voltage_v=matrix)
+    readonly(out.packs, out.cells, out.days, out.voltage_v)
+    return out
