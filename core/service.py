@@ -13,6 +13,18 @@ import numpy as np
 import polars as pl
 
 from core import kpis
+from core.cell_queries import efc_per_day, read_sat
+from core.cells import (
+    Alert,
+    CellAnalysis,
+    CellFits,
+    FitMethod,
+    PackEvent,
+    PackHealth,
+    PackTrends,
+    SatMatrix,
+    analyze_cells,
+)
 from core.lod import RESOLUTIONS, choose_level, gap_starts, insert_gap_breaks
 from core.results import (
     AlarmSummary,
@@ -292,6 +304,70 @@ class QueryService:
         info = self._bess(system_id)
         snap = self.snapshot()
         return self.cached(snap, ("nameplate", system_id), lambda: kpis.estimate_nameplate_kwh(snap, info))
+
+    # -- cell analytics -----------------------------------------------------------------
+
+    def cell_analysis(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> CellAnalysis:
+        """Everything the cell view shows for one BESS: SAT, fits, events, trends, anomalies, alerts, health.
+
+        Computed once per store version and range, in one batched pass (see core.cells).
+        """
+        info = self._bess(system_id)
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        snap = self.snapshot()
+
+        def make() -> CellAnalysis:
+            sat = read_sat(snap, info, start, end)
+            c = self.cycles(system_id, start, end)
+            return analyze_cells(sat, efc_per_day=efc_per_day(c.charged_kwh, c.discharged_kwh,
+                                                              c.nameplate_kwh, c.days))
+
+        return self.cached(snap, ("cells", system_id, start, end), make)
+
+    def sat_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> SatMatrix:
+        """Daily SAT voltage of every cell (cells x local days, NaN off saturation days)."""
+        return self.cell_analysis(system_id, start, end).sat
+
+    def degradation(self, system_id: str, method: FitMethod | str = FitMethod.OLS) -> CellFits:
+        """Per-cell SAT fits (least squares or Theil-Sen) with loss rates and projections."""
+        try:
+            method = FitMethod(method)
+        except ValueError:
+            raise BadInputError(f"method must be one of {[m.value for m in FitMethod]}, got {method!r}") from None
+        analysis = self.cell_analysis(system_id)
+        return analysis.ols if method == FitMethod.OLS else analysis.robust
+
+    def events(self, system_id: str) -> tuple[PackEvent, ...]:
+        """Step changes shared by the cells of a pack (e.g. after a bad charging period)."""
+        return self.cell_analysis(system_id).events
+
+    def pack_trends(self, system_id: str) -> PackTrends:
+        """Pack mean SAT per day, spread and monthly rate."""
+        return self.cell_analysis(system_id).trends
+
+    def alerts(self, system_id: str) -> tuple[Alert, ...]:
+        """Cells and packs that drift, deviate or stepped, with severity and reasons (EN and DE)."""
+        return self.cell_analysis(system_id).alerts
+
+    def pack_health(self, system_id: str) -> tuple[PackHealth, ...]:
+        """Healthy / watched / critical cell counts per pack."""
+        return self.cell_analysis(system_id).health
+
+    def deviation_matrix(self, system_id: str) -> Matrix:
+        """Each cell's SAT deviation from its pack median per day [mV] (rows P1C1.., columns local dates)."""
+        a = self.cell_analysis(system_id)
+        return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days),
+                      values=a.deviations.deviation_mv, unit="mV")
+
+    def warm_up(self) -> None:
+        """Compile the kernels and precompute each BESS's cell analysis, so first queries are fast."""
+        for info in self.systems():
+            name = next((sig.name for sig in info.signals if not sig.is_counter), None)
+            if name:
+                self.series(info.id, name, max_points=100)
+                self.series(info.id, name, max_points=100, method="minmax_lttb")
+            if info.kind == SystemKind.BESS and info.packs:
+                self.cell_analysis(info.id)
 
     # -- helpers ------------------------------------------------------------------------
 

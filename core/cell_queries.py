@@ -1,0 +1,55 @@
+"""Reads what the cell analytics need from the store: the SAT matrix and the measured cycling rate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from core.cells import SatMatrix, extract_sat
+from core.results import SystemInfo
+from data.glossary import LOCAL_TZ
+from data.store import NotFoundError, Snapshot
+
+
+def _local_days(ts: pl.Series) -> np.ndarray:
+    """Local calendar day of each 1d bin (its ts is the UTC instant of local midnight)."""
+    return ts.dt.convert_time_zone(LOCAL_TZ).dt.date().to_numpy().astype("datetime64[D]")
+
+
+def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: datetime | None) -> SatMatrix:
+    """SAT matrix of a BESS from the 1d level: each cell's daily maximum, saturation days only.
+
+    The 1d level keeps the max of every raw sample of the local day, so the end-of-charge
+    peak is in it whatever the sampling; SOC (when present) confirms the full charge.
+    """
+    if not snap.has(info.id, "1d", "cell_v"):
+        raise NotFoundError(f"system {info.id!r} has no cell voltages in the store")
+    df = snap.read_range(info.id, "1d", "cell_v", start, end, columns=["ts", "pack", "cell", "max"])
+    if df.height == 0:
+        raise NotFoundError(f"system {info.id!r} has no cell voltages in the requested range")
+    day_ts = df["ts"].unique().sort()
+    days = _local_days(day_ts)
+    col = np.searchsorted(day_ts.dt.epoch("ms").to_numpy(), df["ts"].dt.epoch("ms").to_numpy())
+    keys = df.select((pl.col("pack").cast(pl.Int64) * 10_000 + pl.col("cell").cast(pl.Int64)).alias("k"))["k"]
+    uniq = np.unique(keys.to_numpy())
+    row = np.searchsorted(uniq, keys.to_numpy())
+    daily_max = np.full((uniq.size, days.size), np.nan)
+    daily_max[row, col] = df["max"].cast(pl.Float64).to_numpy()
+    soc = None
+    if snap.has(info.id, "1d", "bms1_soc"):
+        s = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
+        soc = np.full(days.size, np.nan)
+        idx = np.searchsorted(days, _local_days(s["ts"]))
+        ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(s["ts"]))
+        soc[idx[ok]] = s["max"].cast(pl.Float64).to_numpy()[ok]
+    return extract_sat(daily_max, days, uniq // 10_000, uniq % 10_000, soc_max_pct=soc)
+
+
+def efc_per_day(charged_kwh: float, discharged_kwh: float, nameplate_kwh: float, days: float) -> float | None:
+    """Measured equivalent full cycles per day, None when throughput or capacity is unknown."""
+    if not (nameplate_kwh > 0 and days > 0) or not np.isfinite(nameplate_kwh):
+        return None
+    efc = (charged_kwh + discharged_kwh) / 2.0 / nameplate_kwh
+    return efc / days if efc > 0 else None
