@@ -8,60 +8,60 @@ from numba import njit, prange
 from core.kernels.lttb import _check_x_result, _validate_xy, lttb_into
 
 
+BLOCK = 16
+"""Scan width: a branch-free 'any equal' test per block vectorizes; hits resolve inside."""
+
+
 @njit(cache=True, inline="always")
-def _first_minmax(v):
-    """First index of the min and of the max of the non-NaN v, or (-1, -1) if all NaN."""
-    mn0 = mn1 = np.inf
-    mx0 = mx1 = -np.inf
-    n = v.shape[0]
-    n2 = n // 2 * 2
-    k = 0
-    # values first (two independent chains), positions after: the chunk is still in cache
-    while k < n2:
-        a = v[k]
-        b = v[k + 1]
-        mn0 = a if a < mn0 else mn0
-        mx0 = a if a > mx0 else mx0
-        mn1 = b if b < mn1 else mn1
-        mx1 = b if b > mx1 else mx1
-        k += 2
-    if k < n:
-        a = v[k]
-        mn0 = a if a < mn0 else mn0
-        mx0 = a if a > mx0 else mx0
-    mn = min(mn0, mn1)
-    mx = max(mx0, mx1)
+def _first_equal(v, mn, mx):
+    """First index of mn and of mx in v (-1 if absent); stops once both are found."""
     i_min = -1
     i_max = -1
-    for k in range(n):
-        if i_min < 0 and v[k] == mn:
+    n = v.shape[0]
+    nb = n // BLOCK * BLOCK
+    k0 = 0
+    while k0 < nb:
+        hit = False
+        for k in range(k0, k0 + BLOCK):
+            a = v[k]
+            hit |= (a == mn) | (a == mx)
+        if hit:
+            for k in range(k0, k0 + BLOCK):
+                a = v[k]
+                if i_min < 0 and a == mn:
+                    i_min = k
+                if i_max < 0 and a == mx:
+                    i_max = k
+            if i_min >= 0 and i_max >= 0:
+                return i_min, i_max
+        k0 += BLOCK
+    for k in range(nb, n):
+        a = v[k]
+        if i_min < 0 and a == mn:
             i_min = k
-        if i_max < 0 and v[k] == mx:
+        if i_max < 0 and a == mx:
             i_max = k
-        if i_min >= 0 and i_max >= 0:
-            break
     return i_min, i_max
 
 
 @njit(cache=True, parallel=True)
-def minmax_preselect_kernel(y, n_bins, keep):
-    """keep (2*n_bins + 2,) <- indices 0, per chunk of y[1:-1] its argmin/argmax in order, n-1.
+def minmax_positions_kernel(inner, starts, ends, mins, maxs, keep):
+    """keep (2*n_bins + 2,) <- 0, per chunk [starts, ends) of `inner` its first argmin/argmax
+    in index order (offset by 1: inner is y[1:-1]), n-1. Returns the count written.
 
-    Chunks follow tsdownsample's MinMax (without x): bs = (n_inner - 1) / n_bins, chunk k is
-    [int(bs*k) + (k != 0), int(bs*(k+1)) + 1). A chunk whose min and max are one point keeps
-    it once; an all-NaN chunk keeps its first point. Returns the number of indices written.
+    mins/maxs are the chunk's NaN-ignoring min and max (NaN: the chunk is all NaN, keep its
+    first point). A chunk whose min and max are the same point keeps it once.
     """
-    n = y.shape[0]
-    n_inner = n - 2
-    bs = (n_inner - 1) / n_bins
+    n_bins = starts.shape[0]
     slots = np.full(2 * n_bins, -1, dtype=np.int64)
     for k in prange(n_bins):
-        s = int(bs * k) + (1 if k != 0 else 0)
-        e = int(bs * (k + 1)) + 1
-        i_min, i_max = _first_minmax(y[1 + s:1 + e])
-        if i_min < 0:
+        s = starts[k]
+        mn = mins[k]
+        if mn != mn:
             slots[2 * k] = s + 1
-        elif i_min == i_max:
+            continue
+        i_min, i_max = _first_equal(inner[s:ends[k]], mn, maxs[k])
+        if i_min == i_max:
             slots[2 * k] = s + i_min + 1
         elif i_min < i_max:
             slots[2 * k] = s + i_min + 1
@@ -76,8 +76,31 @@ def minmax_preselect_kernel(y, n_bins, keep):
         if slots[j] >= 0:
             keep[m] = slots[j]
             m += 1
-    keep[m] = n - 1
+    keep[m] = inner.shape[0] + 1
     return m + 1
+
+
+def minmax_preselect(y: np.ndarray, n_bins: int) -> np.ndarray:
+    """Indices kept by the MinMax step: 0, each chunk's first argmin and argmax, n - 1.
+
+    Chunks follow tsdownsample's MinMax (without x): over the inner points y[1:-1],
+    bs = (n_inner - 1) / n_bins and chunk k is [int(bs*k) + (k != 0), int(bs*(k+1)) + 1).
+    The min/max values come from NumPy's SIMD `fmin/fmax.reduceat` (NaN-ignoring; Numba
+    does not vectorize a NaN-safe min/max); positions from a parallel early-exit scan.
+    """
+    n = y.shape[0]
+    inner = y[1:n - 1]
+    bs = (inner.shape[0] - 1) / n_bins
+    k = np.arange(n_bins, dtype=np.float64)
+    starts = (bs * k).astype(np.int64) + (k != 0)
+    ends = (bs * (k + 1)).astype(np.int64) + 1
+    body = inner[:ends[-1]]  # reduceat's last segment runs to the end of its input
+    with np.errstate(invalid="ignore"):
+        mins = np.fmin.reduceat(body, starts)
+        maxs = np.fmax.reduceat(body, starts)
+    keep = np.empty(2 * n_bins + 2, dtype=np.int64)
+    m = minmax_positions_kernel(inner, starts, ends, mins, maxs, keep)
+    return keep[:m]
 
 
 def minmax_lttb_indices(x: np.ndarray, y: np.ndarray, n_out: int, *, minmax_ratio: int = 4
@@ -113,10 +136,8 @@ def minmax_lttb_indices(x: np.ndarray, y: np.ndarray, n_out: int, *, minmax_rati
         from core.kernels.lttb import lttb_indices
 
         return lttb_indices(x, y, n_out)
-    n_bins = n_out * int(minmax_ratio) // 2
-    keep = np.empty(2 * n_bins + 2, dtype=np.int64)
-    m = minmax_preselect_kernel(y, n_bins, keep)
-    keep = keep[:m]
+    keep = minmax_preselect(y, n_out * int(minmax_ratio) // 2)
+    m = keep.shape[0]
     xk = x[keep]
     bad = np.flatnonzero(~(xk[1:] >= xk[:-1]))
     if bad.size or np.isnan(xk[0]):

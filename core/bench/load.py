@@ -1,0 +1,209 @@
+"""Bounded load on loopback: N concurrent clients send mixed GraphQL queries to a real `bess serve`.
+
+``run_load`` is the generator (also used by a short smoke test); ``bench_load`` is the `make bench`
+group: 60 s at concurrency 32 against the demo fleet, zero errors expected, p50/p95/p99 as rows.
+The server runs as a subprocess (``python -m api.cli serve``), so `core` never imports `api`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.bench.table import Row
+
+HOST = "127.0.0.1"  # load never leaves the machine
+FULL_SECONDS = 60.0
+FULL_CONCURRENCY = 32
+MAX_ERROR_EXAMPLES = 5
+
+
+@dataclass
+class LoadResult:
+    """Latencies [s] of every request, and what went wrong."""
+
+    requests: int = 0
+    errors: int = 0
+    error_examples: list[str] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)
+    per_query: dict[str, list[float]] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def percentile(self, q: float, name: str | None = None) -> float:
+        data = self.per_query.get(name, []) if name else self.latencies_s
+        return float(np.percentile(np.asarray(data), q)) if data else float("nan")
+
+
+def mixed_queries(meter: str, bess: str) -> list[tuple[str, dict]]:
+    """The request mix: what a dashboard and an integrator ask, light and heavy."""
+    m, b = f'system(id: "{meter}")', f'system(id: "{bess}")'
+    return [
+        ("systems", {"query": "{ systems { id kind levels timeRange { from to } } }"}),
+        ("meter series, auto, 2000 pts", {"query": f'{{ {m} {{ series(signal: "com_ap", maxPoints: 2000) '
+                                                   "{ timestamps values min max } } }"}),
+        ("meter series, minmax, 500 pts", {"query": f'{{ {m} {{ series(signal: "com_ap", maxPoints: 500, '
+                                                    "downsample: MINMAX_LTTB) { values } } }"}),
+        ("meter KPIs", {"query": f"{{ {m} {{ kpis {{ ... on MeterKpis {{ importKwh exportKwh peakPowerKw }} }} }} }}"}),
+        ("meter daily energy", {"query": f"{{ {m} {{ dailyEnergy {{ days importKwh exportKwh }} }} }}"}),
+        ("BESS KPIs", {"query": f"{{ {b} {{ kpis {{ ... on BessKpis {{ socMeanPct roundTripEfficiency }} }} }} }}"}),
+        ("BESS SOC series", {"query": f'{{ {b} {{ series(signal: "bms1_soc", maxPoints: 1000) {{ values }} }} }}'}),
+        ("cell voltage matrix, daily", {"query": f"{{ {b} {{ ... on Bess {{ cellVoltageMatrix(resolution: DAY) "
+                                                 "{ rows columns values } } } }"}),
+    ]
+
+
+def run_load(url: str, queries: list[tuple[str, dict]], *, concurrency: int,
+             requests_per_worker: int | None = None, duration_s: float | None = None,
+             timeout_s: float = 60.0) -> LoadResult:
+    """Each of ``concurrency`` workers cycles through ``queries`` (offset by its index) until it sent
+    ``requests_per_worker`` requests or ``duration_s`` passed, whichever bound is given (one must be)."""
+    import httpx
+
+    if requests_per_worker is None and duration_s is None:
+        raise ValueError("give requests_per_worker or duration_s: load must be bounded")
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"load runs on loopback only ({HOST}), not {url}")
+    result = LoadResult()
+    lock = threading.Lock()
+    deadline = time.monotonic() + duration_s if duration_s is not None else None
+
+    def worker(k: int) -> None:
+        sent = 0
+        with httpx.Client(base_url=url, timeout=timeout_s) as client:
+            while True:
+                if requests_per_worker is not None and sent >= requests_per_worker:
+                    return
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                name, body = queries[(k + sent) % len(queries)]
+                sent += 1
+                t0 = time.perf_counter()
+                problem = None
+                try:
+                    r = client.post("/graphql", json=body)
+                    if r.status_code != 200:
+                        problem = f"{name}: HTTP {r.status_code} {r.text[:200]}"
+                    elif r.json().get("errors"):
+                        problem = f"{name}: {r.json()['errors'][0].get('message')}"
+                except (httpx.HTTPError, ValueError) as exc:
+                    problem = f"{name}: {type(exc).__name__}: {exc}"
+                dt = time.perf_counter() - t0
+                with lock:
+                    result.requests += 1
+                    result.latencies_s.append(dt)
+                    result.per_query.setdefault(name, []).append(dt)
+                    if problem:
+                        result.errors += 1
+                        if len(result.error_examples) < MAX_ERROR_EXAMPLES:
+                            result.error_examples.append(problem)
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.wall_s = time.monotonic() - t0
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(store: Path, log_path: Path, startup_timeout_s: float = 180.0) -> tuple[subprocess.Popen, str]:
+    """`bess serve` as a subprocess on a free loopback port; returns (process, base URL) once /healthz is 200."""
+    import httpx
+
+    port = _free_port()
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
+                             "--store", str(store)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "BESS_API_TOKEN": ""})
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + startup_timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bess serve exited with {proc.returncode}; see {log_path}")
+        try:
+            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"bess serve did not answer /healthz within {startup_timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _demo_store(workdir: Path) -> Path:
+    """$BESS_STORE when it is published, else the small demo fleet ingested into ``workdir``."""
+    from data.store import StoreError, open_snapshot
+
+    env = os.environ.get("BESS_STORE")
+    if env:
+        try:
+            open_snapshot(env)
+            return Path(env)
+        except StoreError:
+            pass
+    from data.demo import generate_demo
+    from data.ingest import ingest
+
+    generate_demo(workdir / "demo", seed=7, scale="small", progress=False)
+    report = ingest([workdir / "demo"], workdir / "store", progress=False)
+    if report.exit_code != 0:
+        raise RuntimeError(report.format_text())
+    return workdir / "store"
+
+
+def bench_load(quick: bool) -> list[Row]:
+    """p50/p95/p99 of mixed GraphQL queries at concurrency 32 for 60 s (quick: 8 for 5 s)."""
+    from data.glossary import SystemKind
+    from data.manifest import units_of
+    from data.store import open_snapshot
+
+    seconds, concurrency = (5.0, 8) if quick else (FULL_SECONDS, FULL_CONCURRENCY)
+    with tempfile.TemporaryDirectory(prefix="bess-load-") as tmp:
+        store = _demo_store(Path(tmp))
+        systems = open_snapshot(store).manifest()["systems"]
+        units = units_of(open_snapshot(store).manifest())
+        meter = next(s for s, d in sorted(systems.items()) if d["kind"] == SystemKind.METER.value
+                     and (s, "com_ap") in units)
+        bess = next(s for s, d in sorted(systems.items()) if d["kind"] == SystemKind.BESS.value)
+        proc, url = start_server(store, Path(tmp) / "serve.log")
+        try:
+            run_load(url, mixed_queries(meter, bess), concurrency=4, requests_per_worker=8)  # warm caches
+            result = run_load(url, mixed_queries(meter, bess), concurrency=concurrency, duration_s=seconds)
+        finally:
+            stop_server(proc)
+    label = (f"mixed GraphQL over HTTP, {concurrency} concurrent, {seconds:.0f} s: "
+             f"{result.requests} requests, {result.requests / result.wall_s:.0f}/s, {result.errors} errors")
+    error = None if result.errors == 0 else f"{result.errors} errors, e.g. {result.error_examples[0]}"
+    rows = [Row(benchmark=f"load p{q}: {label}", ours_s=result.percentile(q), target="zero errors", error=error)
+            for q in (50, 95, 99)]
+    for name in result.per_query:
+        rows.append(Row(benchmark=f"load p50/p99 {name}: p99 {result.percentile(99, name) * 1e3:.0f} ms",
+                        ours_s=result.percentile(50, name)))
+    return rows
