@@ -117,9 +117,9 @@ def _deviation_alerts(labels, packs, cells, dev: CellDeviations, rules) -> list[
         kind = AlertKind.HIGH_SAT if d > 0 else AlertKind.LOW_SAT
         en_word, de_word = ("above", "über") if d > 0 else ("below", "unter")
         out.append(Alert(int(packs[i]), int(cells[i]), kind, sev,
-                         f"{labels[i]} ends its charges {_num(abs(d), 1, Language.EN)} mV {en_word} its pack median "
+                         f"{labels[i]} ends its charges {_num(abs(d), 1, Language.EN)} mV {en_word} its peers' median "
                          f"(median of the last {n} saturation days).",
-                         f"{labels[i]} beendet die Ladung {_num(abs(d), 1, Language.DE)} mV {de_word} dem Pack-Median "
+                         f"{labels[i]} beendet die Ladung {_num(abs(d), 1, Language.DE)} mV {de_word} dem Median der Vergleichszellen "
                          f"(Median der letzten {n} Sättigungstage)."))
     return out
 

@@ -24,28 +24,28 @@ class Language(str, enum.Enum):
     DE = "de"
 
 
-class Linearity(enum.IntEnum):
-    VERY_LINEAR = 0
-    LINEAR = 1
-    MODERATE = 2
-    NOT_LINEAR = 3
-    UNKNOWN = 4
+class Linearity(enum.Enum):
+    VERY_LINEAR = "very_linear"
+    LINEAR = "linear"
+    MODERATE = "moderately_linear"
+    NOT_LINEAR = "not_linear"
+    UNKNOWN = "unknown"
 
 
-class LossRate(enum.IntEnum):
-    LOW = 0
-    MODERATE = 1
-    HIGH = 2
-    VERY_HIGH = 3
-    UNKNOWN = 4
+class LossRate(enum.Enum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+    UNKNOWN = "unknown"
 
 
-class CycleLoss(enum.IntEnum):
-    VERY_GOOD = 0
-    GOOD = 1
-    FAIR = 2
-    POOR = 3
-    UNKNOWN = 4
+class CycleLoss(enum.Enum):
+    VERY_GOOD = "very_good"
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+    UNKNOWN = "unknown"
 
 
 # Lower bounds (exclusive) for R², upper bounds (exclusive) for the losses.
@@ -53,6 +53,7 @@ R2_BOUNDS = (0.95, 0.8, 0.5)
 LOSS_PCT_PER_YEAR_BOUNDS = (2.0, 5.0, 10.0)
 LOSS_PCT_PER_EFC_BOUNDS = (0.01, 0.02, 0.05)
 
+# plain Enum (not str/int): members of different grades never compare equal, so they can share one table
 _TEXT: dict[enum.Enum, tuple[str, str]] = {
     Linearity.VERY_LINEAR: ("very linear", "sehr linear"),
     Linearity.LINEAR: ("linear", "linear"),

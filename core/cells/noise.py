@@ -31,6 +31,6 @@ def measure_sat_noise(sat: SatMatrix) -> SatNoise:
     rel = v - med[None, :]
     per_cell = np.array([diff_noise_sd_1d(r) for r in rel])
     offsets = np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in rel])
-    return SatNoise(common_day_sd_v=diff_noise_sd_1d(med),
+    return SatNoise(common_day_sd_v=float(diff_noise_sd_1d(med)),
                     cell_day_sd_v=float(np.nanmedian(per_cell)) if np.isfinite(per_cell).any() else float("nan"),
                     cell_offset_sd_v=mad_sd_1d(offsets))
