@@ -144,8 +144,10 @@ def _walk(root: Path, problems: list[tuple[str, str]]):
                     subdirs.append(Path(e.path))
                 elif e.is_file() and e.name.lower().endswith(CSV_SUFFIXES):
                     files.append(Path(e.path))
-                elif e.is_symlink() and e.name.lower().endswith(CSV_SUFFIXES):
+                elif e.is_symlink() and e.name.lower().endswith(CSV_SUFFIXES) and not os.path.exists(e.path):
                     problems.append((e.path, "broken symbolic link"))
+                elif e.name.lower().endswith(CSV_SUFFIXES):
+                    problems.append((e.path, "not a regular file (FIFO, socket or device); skipped"))
             except OSError as exc:
                 problems.append((e.path, f"cannot stat: {exc.strerror or exc}"))
         if files:

@@ -21,6 +21,7 @@ from data.publish import (
     StoreLock, clean_leftovers, link_or_copy, new_version_name, now_utc, prune_versions, publish,
     read_current, staging_dir,
 )
+from data.parquet_out import sha256_file
 from data.report import FileIssue, IngestReport, save_report
 from data.store import MANIFEST_FILE, VERSIONS_DIR, Snapshot, StoreError, resolve_store_root
 
@@ -141,8 +142,13 @@ def _version_dir_of(root: Path, rec: UnitRecord) -> Path:
 
 
 def _outputs_present(root: Path, rec: UnitRecord) -> bool:
+    """Reused outputs must be intact: a corrupted one is rebuilt, never linked forward."""
     d = _version_dir_of(root, rec)
-    return all((d / w.relpath).is_file() for w in rec.outputs.values())
+    for w in rec.outputs.values():
+        p = d / w.relpath
+        if not p.is_file() or p.stat().st_size != w.size_bytes or sha256_file(p) != w.sha256:
+            return False
+    return True
 
 
 def _same_systems(root: Path, current: str, systems: dict[str, tuple[str, str]]) -> bool:

@@ -157,7 +157,7 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     value_null = value.is_null().to_numpy()
     for c, mask in (
         (5, sentinel),
-        (4, ~value_null & np.isinf(np.nan_to_num(v, nan=0.0))),
+        (4, ~value_null & np.isinf(v)),  # nulls are NaN here, and isinf(NaN) is False
         (3, value_null & ~is_null_text),
         (2, is_null_text),
         (1, times.utc.is_null().to_numpy()),
