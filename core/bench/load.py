@@ -50,7 +50,7 @@ def mixed_queries(meter: str, bess: str) -> list[tuple[str, dict]]:
     return [
         ("systems", {"query": "{ systems { id kind levels timeRange { from to } } }"}),
         ("meter series, auto, 2000 pts", {"query": f'{{ {m} {{ series(signal: "com_ap", maxPoints: 2000) '
-                                                   "{ timestamps values min max } } }"}),
+                                                   "{ timestampsMs values min max } } }"}),
         ("meter series, minmax, 500 pts", {"query": f'{{ {m} {{ series(signal: "com_ap", maxPoints: 500, '
                                                     "downsample: MINMAX_LTTB) { values } } }"}),
         ("meter KPIs", {"query": f"{{ {m} {{ kpis {{ ... on MeterKpis {{ importKwh exportKwh peakPowerKw }} }} }} }}"}),
