@@ -146,3 +146,16 @@ def test_real_sat_data_per_cell(path):
     _assert_robust(fit_theil_sen_batch(x, y), x, y)
     # the units make sense: SAT drift is tiny, in volts per day
     assert np.all(np.abs(fit_theil_sen_batch(x, y).slope) < 1e-3)
+
+
+def test_parallel_and_serial_ols_kernels_agree():
+    from core.kernels import regress
+
+    x, y = _random(50, 200, 99)
+    outs = []
+    for kernel in (regress._ols_kernel, regress._ols_kernel_serial):
+        arrs = [np.empty(50) for _ in range(5)] + [np.empty(50, dtype=np.int64)]
+        kernel(x, y, regress.MIN_POINTS, *arrs)
+        outs.append(arrs)
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)

@@ -90,64 +90,81 @@ def _theilslopes_z() -> float:
     return float(norm.ppf(alpha / 2.0))
 
 
+@njit(cache=True, inline="always")
+def _ols_one(x, y, s, min_points, slope, intercept, r2, se_slope, se_inter, n_used):
+    """Least-squares fit of row s of y (finite points) into the output arrays."""
+    n_points = y.shape[1]
+    n = 0
+    sx = 0.0
+    sy = 0.0
+    for i in range(n_points):
+        v = y[s, i]
+        if not np.isnan(v):
+            n += 1
+            sx += x[i]
+            sy += v
+    n_used[s] = n
+    slope[s] = np.nan
+    intercept[s] = np.nan
+    r2[s] = np.nan
+    se_slope[s] = np.nan
+    se_inter[s] = np.nan
+    if n < min_points:
+        return
+    xm = sx / n
+    ym = sy / n
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for i in range(n_points):
+        v = y[s, i]
+        if not np.isnan(v):
+            dx = x[i] - xm
+            dy = v - ym
+            sxx += dx * dx
+            sxy += dx * dy
+            syy += dy * dy
+    # population (co)variances, as np.cov(bias=1) in linregress
+    sxx /= n
+    sxy /= n
+    syy /= n
+    if sxx == 0.0:
+        return
+    b = sxy / sxx
+    slope[s] = b
+    intercept[s] = ym - b * xm
+    if syy == 0.0:
+        return  # linregress: r is NaN, so r2 and the standard errors are NaN
+    r = sxy / np.sqrt(sxx * syy)
+    if r > 1.0:
+        r = 1.0
+    elif r < -1.0:
+        r = -1.0
+    r2[s] = r * r
+    se = np.sqrt((1.0 - r * r) * syy / sxx / (n - 2))
+    se_slope[s] = se
+    se_inter[s] = se * np.sqrt(sxx + xm * xm)
+
+
 @njit(cache=True, parallel=True)
 def _ols_kernel(x, y, min_points, slope, intercept, r2, se_slope, se_inter, n_used):
-    n_series, n_points = y.shape
-    for s in prange(n_series):
-        n = 0
-        sx = 0.0
-        sy = 0.0
-        for i in range(n_points):
-            v = y[s, i]
-            if not np.isnan(v):
-                n += 1
-                sx += x[i]
-                sy += v
-        n_used[s] = n
-        slope[s] = np.nan
-        intercept[s] = np.nan
-        r2[s] = np.nan
-        se_slope[s] = np.nan
-        se_inter[s] = np.nan
-        if n < min_points:
-            continue
-        xm = sx / n
-        ym = sy / n
-        sxx = 0.0
-        sxy = 0.0
-        syy = 0.0
-        for i in range(n_points):
-            v = y[s, i]
-            if not np.isnan(v):
-                dx = x[i] - xm
-                dy = v - ym
-                sxx += dx * dx
-                sxy += dx * dy
-                syy += dy * dy
-        # population (co)variances, as np.cov(bias=1) in linregress
-        sxx /= n
-        sxy /= n
-        syy /= n
-        if sxx == 0.0:
-            continue
-        b = sxy / sxx
-        slope[s] = b
-        intercept[s] = ym - b * xm
-        if syy == 0.0:
-            continue  # linregress: r is NaN, so r2 and the standard errors are NaN
-        r = sxy / np.sqrt(sxx * syy)
-        if r > 1.0:
-            r = 1.0
-        elif r < -1.0:
-            r = -1.0
-        r2[s] = r * r
-        se = np.sqrt((1.0 - r * r) * syy / sxx / (n - 2))
-        se_slope[s] = se
-        se_inter[s] = se * np.sqrt(sxx + xm * xm)
+    for s in prange(y.shape[0]):
+        _ols_one(x, y, s, min_points, slope, intercept, r2, se_slope, se_inter, n_used)
+
+
+@njit(cache=True)
+def _ols_kernel_serial(x, y, min_points, slope, intercept, r2, se_slope, se_inter, n_used):
+    for s in range(y.shape[0]):
+        _ols_one(x, y, s, min_points, slope, intercept, r2, se_slope, se_inter, n_used)
+
+
+OLS_PARALLEL_MIN_VALUES = 2_000_000
+"""Below this many y values one thread finishes before a parallel region would pay off
+(and a busy machine can stall a parallel region for a whole scheduler time slice)."""
 
 
 def fit_ols_batch(x: np.ndarray, y: np.ndarray) -> OlsFit:
-    """Least-squares line per series in one parallel pass.
+    """Least-squares line per series in one pass (threads over series for large inputs).
 
     Parameters
     ----------
@@ -171,7 +188,8 @@ def fit_ols_batch(x: np.ndarray, y: np.ndarray) -> OlsFit:
     se_slope = np.empty(ns)
     se_inter = np.empty(ns)
     n_used = np.empty(ns, dtype=np.int64)
-    _ols_kernel(x, y, MIN_POINTS, slope, intercept, r2, se_slope, se_inter, n_used)
+    kernel = _ols_kernel if y.size >= OLS_PARALLEL_MIN_VALUES else _ols_kernel_serial
+    kernel(x, y, MIN_POINTS, slope, intercept, r2, se_slope, se_inter, n_used)
     tq = np.full(ns, np.nan)
     ok = n_used >= MIN_POINTS
     if ok.any():
