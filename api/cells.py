@@ -6,12 +6,17 @@ from typing import Annotated
 
 import strawberry
 
-from api.args import DownsampleArg, From, MaxPoints, ResolutionArg, To, checked_series_range
+from api.analytics import CellFit, DailyValues, PackHealth, fits_of, health_of
+from api.args import DownsampleArg, From, MaxPoints, ResolutionArg, To, checked_range, checked_series_range
 from api.errors import NOT_FOUND, ApiError
 from api.limits import check_points
-from api.types import Downsample, Resolution, Series
+from api.types import Downsample, FitMethod, Language, Resolution, Series
 from core.results import SystemInfo
 from data.glossary import cell_label
+
+
+MethodArg = Annotated[FitMethod, strawberry.argument(description="OLS (default) or ROBUST (Theil-Sen).")]
+LanguageArg = Annotated[Language, strawberry.argument(description="Language of labels: EN (default) or DE.")]
 
 
 @strawberry.type(description="One cell of a BESS.")
@@ -45,6 +50,19 @@ class Cell:
                           downsample: DownsampleArg = Downsample.LTTB) -> Series:
         return await self._series(info, "cell_t", from_, to, resolution, max_points, downsample)
 
+    @strawberry.field(description="The cell's daily SAT voltage over [from, to) (its row of Bess.satVoltage) [V].")
+    async def sat_voltage(self, info: strawberry.Info, from_: From = None, to: To = None) -> DailyValues:
+        start, end = checked_range(from_, to)
+        m = await info.context.loaders.sat_matrix.load((self.system.id, start, end))
+        row = m.labels.index(cell_label(self.pack, self.index))
+        return DailyValues(days=[str(d) for d in m.days.astype("datetime64[D]")], values=m.voltage_v[row], unit="V")
+
+    @strawberry.field(description="The cell's SAT line fit (its row of Bess.degradation).")
+    async def fit(self, info: strawberry.Info, method: MethodArg = FitMethod.OLS,
+                  language: LanguageArg = Language.EN) -> CellFit:
+        fits = await info.context.loaders.degradation.load((self.system.id, method.value))
+        return fits_of(fits, language, [fits.index_of(cell_label(self.pack, self.index))])[0]
+
 
 @strawberry.type(description="One pack of a BESS: cells in series.")
 class Pack:
@@ -54,6 +72,14 @@ class Pack:
     @strawberry.field(description="The pack's cells, 1-based.")
     def cells(self) -> list[Cell]:
         return [Cell(system=self.system, pack=self.index, index=c) for c in range(1, self.system.cells_per_pack + 1)]
+
+    @strawberry.field(description="Health summary: cell counts by state, SAT mean and spread, best and worst cell.")
+    async def health(self, info: strawberry.Info) -> PackHealth:
+        loaders, sid = info.context.loaders, self.system.id
+        health = await loaders.pack_health.load(sid)
+        trends = await loaders.pack_trends.load(sid)
+        robust = await loaders.degradation.load((sid, FitMethod.ROBUST.value))
+        return health_of(self.index, health, trends, robust)
 
     @strawberry.field(description="One cell of the pack by its 1-based index; unknown is NOT_FOUND.")
     def cell(self, index: Annotated[int, strawberry.argument(description="Cell index, 1-based.")]) -> Cell:

@@ -30,17 +30,21 @@ def _batch(fn: Callable[[Hashable], Any]) -> Callable[[list], Any]:
 
 
 class Loaders:
-    """DataLoaders of one request, keyed by the full argument tuple (never shared across requests)."""
+    """DataLoaders of one request, keyed by the full argument tuple (never shared across requests).
+
+    The 260 cells of a BESS asking for their SAT row or fit share one key, hence one call of
+    the service (one read of the store) per request.
+    """
 
     def __init__(self, service: QueryService) -> None:
-        self.service = service
         s = service
-        # (system_id, group, pack, cell, start, end, resolution, max_points, method)
+        # (system_id, group, pack, cell, start, end, resolution, max_points, method) -> core Series
         self.cell_series = DataLoader(_batch(lambda k: s.cell_series(
             k[0], k[2], k[3], group=k[1], start=k[4], end=k[5], resolution=k[6], max_points=k[7], method=k[8])))
-        # (system_id, start, end) -> core Matrix of daily SAT voltages (cells x days)
+        # (system_id, start, end) -> core SatMatrix (cells x local days)
         self.sat_matrix = DataLoader(_batch(lambda k: s.sat_matrix(k[0], k[1], k[2])))
-        # (system_id, method, language) -> per-cell fits
-        self.degradation = DataLoader(_batch(lambda k: s.degradation(k[0], k[1], k[2])))
-        # system_id -> per-pack health summaries
-        self.pack_health = DataLoader(_batch(lambda k: s.pack_health(k)))
+        # (system_id, method) -> core CellFits
+        self.degradation = DataLoader(_batch(lambda k: s.degradation(k[0], k[1])))
+        # system_id -> per-pack results
+        self.pack_health = DataLoader(_batch(s.pack_health))
+        self.pack_trends = DataLoader(_batch(s.pack_trends))

@@ -9,11 +9,12 @@ import strawberry
 from api.args import (
     DownsampleArg, From, MaxPoints, ResolutionArg, SignalName, To, checked_range, checked_series_range, data_window,
 )
-from api.cells import Cell, Pack, cell_of, pack_list
+from api.analytics import Alert, CellFit, PackEvent, PackTrends, SatMatrix, fits_of
+from api.cells import Cell, LanguageArg, MethodArg, Pack, cell_of, pack_list
 from api.errors import LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, check_points
 from api.types import (
-    Alarm, Cycles, DailyEnergy, Downsample, Kpis, Matrix, Resolution, Series, Signal, SystemKind, TimeRange, kpis_of,
+    Alarm, Cycles, DailyEnergy, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind, TimeRange, kpis_of,
 )
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
@@ -131,6 +132,33 @@ class Bess(System):
         m = await info.context.call(info.context.service.cell_matrix, self.info.id, group="cell_v", level=level,
                                     start=start, end=end, max_columns=MAX_MATRIX_COLUMNS)
         return Matrix.of(m)
+
+    @strawberry.field(description="Daily SAT voltage of all cells over [from, to): rows P1C1..P5C52, columns local "
+                      "dates, one flat row-major array [V].")
+    async def sat_voltage(self, info: strawberry.Info, from_: From = None, to: To = None) -> SatMatrix:
+        start, end = checked_range(from_, to)
+        return SatMatrix.of(await info.context.loaders.sat_matrix.load((self.info.id, start, end)))
+
+    @strawberry.field(description="Per-cell SAT line fits (slope [V/day], loss [%/year]) with fit quality, P1C1 first.")
+    async def degradation(self, info: strawberry.Info, method: MethodArg = FitMethod.OLS,
+                          language: LanguageArg = Language.EN) -> list[CellFit]:
+        return fits_of(await info.context.loaders.degradation.load((self.info.id, method.value)), language)
+
+    @strawberry.field(description="Cells and packs that drift, deviate or stepped, most severe first.")
+    async def alerts(self, info: strawberry.Info, language: LanguageArg = Language.EN) -> list[Alert]:
+        return [Alert.of(a, language) for a in await info.context.call(info.context.service.alerts, self.info.id)]
+
+    @strawberry.field(description="Steps in a pack's SAT shared by its cells (e.g. after a bad charging period).")
+    async def events(self, info: strawberry.Info) -> list[PackEvent]:
+        return [PackEvent.of(e) for e in await info.context.call(info.context.service.events, self.info.id)]
+
+    @strawberry.field(description="Pack-mean SAT, spread and standard deviation per day [V] and monthly rates [V/month].")
+    async def pack_trends(self, info: strawberry.Info) -> PackTrends:
+        return PackTrends.of(await info.context.loaders.pack_trends.load(self.info.id))
+
+    @strawberry.field(description="Each cell's SAT deviation from its pack median per day, flat row-major [mV].")
+    async def sat_deviation(self, info: strawberry.Info) -> Matrix:
+        return Matrix.of(await info.context.call(info.context.service.deviation_matrix, self.info.id))
 
 
 def system_of(info: SystemInfo) -> System:

@@ -19,6 +19,12 @@ CONTRACT = [  # paths integrators rely on (issue 4); renaming any of them is a b
     ("Meter", "dailyEnergy"), ("DailyEnergy", "days"), ("DailyEnergy", "importKwh"), ("DailyEnergy", "exportKwh"),
     ("Bess", "cycles"), ("Cycles", "equivalentFullCycles"), ("Cycles", "chargedKwh"), ("Cycles", "dischargedKwh"),
     ("Bess", "packs"), ("Bess", "pack"), ("Bess", "cell"), ("Cell", "voltage"), ("Cell", "temperature"),
+    ("Bess", "satVoltage"), ("SatMatrix", "rows"), ("SatMatrix", "columns"), ("SatMatrix", "values"),
+    ("Bess", "degradation"), *[("CellFit", f) for f in ("pack", "cell", "slopeVPerDay", "interceptV", "r2", "n",
+                                                         "lossPctPerYear", "quality")],
+    ("Bess", "alerts"), *[("Alert", f) for f in ("pack", "cell", "kind", "severity", "reason")],
+    ("Bess", "events"), ("PackEvent", "pack"), ("PackEvent", "date"), ("PackEvent", "stepV"),
+    ("Bess", "packTrends"), ("Pack", "health"), ("Pack", "cells"), ("Cell", "satVoltage"), ("Cell", "fit"),
 ]
 
 
@@ -41,6 +47,10 @@ def test_contract_paths_exist_with_their_arguments():
     assert {"from", "to"} <= set(types["System"].fields["kpis"].args)
     assert {"from", "to"} <= set(types["Meter"].fields["dailyEnergy"].args)
     assert {"from", "to"} <= set(types["Bess"].fields["cycles"].args)
+    assert {"from", "to"} <= set(types["Bess"].fields["satVoltage"].args)
+    assert set(types["FitMethod"].values) == {"OLS", "ROBUST"}
+    assert "method" in types["Bess"].fields["degradation"].args and "method" in types["Cell"].fields["fit"].args
+    assert set(types["Language"].values) == {"EN", "DE"}
 
 
 def test_every_type_field_argument_and_enum_value_has_a_description():
