@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.cells._robust import diff_noise_sd_1d, nanmedian_axis0, nanmedian_axis1, readonly
+from core.cells._robust import diff_noise_sd_1d, nanmedian_axis0, nanmedian_axis1
 from core.cells.sat import SatMatrix
 
 # Standard error of a median is ~sqrt(pi/2) = 1.2533 times that of a mean of normal data.
