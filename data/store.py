@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from data.glossary import CELL_GROUPS, LEVELS
+from data.parquet_out import sha256_file
 
 STORE_ENV = "BESS_STORE"
 DEFAULT_STORE = Path(".bess/store")
@@ -50,6 +52,10 @@ MANIFEST_FILE = "manifest.json"
 
 class StoreError(Exception):
     """The store is missing, unpublished or inconsistent."""
+
+
+class CorruptDataError(StoreError):
+    """A store file does not match the checksum its manifest recorded; it is never served."""
 
 
 class NotFoundError(KeyError):
@@ -96,9 +102,12 @@ class Snapshot:
             return json.load(fh)
 
     def file(self, system_id: str, level: str, signal: str) -> Path:
-        p = self.path / signal_relpath(system_id, level, signal)
+        """Path of one output, checked against the manifest's sha256 before it is first served."""
+        rel = signal_relpath(system_id, level, signal)
+        p = self.path / rel
         if not p.exists():
             raise NotFoundError(f"no data for system {system_id!r}, signal {signal!r}, level {level!r}")
+        _verify_once(self, rel, p)
         return p
 
     def has(self, system_id: str, level: str, signal: str) -> bool:
@@ -136,6 +145,50 @@ class Snapshot:
         if columns is not None:
             lf = lf.select(columns)
         return lf.collect()
+
+
+# Published versions are immutable, so a file whose (inode, size, mtime) was verified once need
+# not be hashed again; any rewrite of the file changes that key and forces a new check.
+_VERIFIED: set[tuple[str, int, int, int]] = set()
+_EXPECTED: dict[str, dict[str, tuple[str, int]]] = {}
+_VERIFY_LOCK = threading.Lock()
+_MAX_EXPECTED_VERSIONS = 8
+
+
+def _expected_outputs(snap: Snapshot) -> dict[str, tuple[str, int]]:
+    """relpath -> (sha256, size) of every output the version's manifest lists."""
+    key = str(snap.path)
+    with _VERIFY_LOCK:
+        if key in _EXPECTED:
+            return _EXPECTED[key]
+    out = {}
+    for system in (snap.manifest().get("systems") or {}).values():
+        for unit in (system.get("units") or {}).values():
+            for written in (unit.get("outputs") or {}).values():
+                out[written["relpath"]] = (written["sha256"], int(written["size_bytes"]))
+    with _VERIFY_LOCK:
+        while len(_EXPECTED) >= _MAX_EXPECTED_VERSIONS:
+            _EXPECTED.pop(next(iter(_EXPECTED)))
+        _EXPECTED[key] = out
+    return out
+
+
+def _verify_once(snap: Snapshot, rel: str, path: Path) -> None:
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    expected = _expected_outputs(snap).get(rel)
+    if expected is None:
+        raise CorruptDataError(f"{path} is not listed in the manifest of version {snap.version}; not served")
+    sha, size = expected
+    if st.st_size != size or sha256_file(path) != sha:
+        raise CorruptDataError(
+            f"{path} fails its checksum (manifest of version {snap.version}); not served. "
+            "Run 'bess ingest' again to rebuild it."
+        )
+    with _VERIFY_LOCK:
+        _VERIFIED.add(key)
 
 
 def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
