@@ -101,6 +101,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no_alerts": ("No alerts.", "Keine Warnungen."),
     "cell_viewer": ("Raw cell voltage", "Rohe Zellspannung"),
     "voltage": ("Voltage", "Spannung"),
+    "no_events": ("No pack events found.", "Keine Pack-Ereignisse gefunden."),
     "events": ("Pack events", "Pack-Ereignisse"),
     "day": ("Day", "Tag"),
 }

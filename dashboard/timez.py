@@ -24,7 +24,12 @@ def local_naive(ms: np.ndarray) -> np.ndarray:
 
 
 def iso_to_local_naive(columns: tuple[str, ...]) -> np.ndarray:
-    """ISO UTC strings (a Matrix's columns) as tz-naive Europe/Berlin datetime64[ms]."""
+    """ISO UTC strings (a Matrix's columns) as tz-naive Europe/Berlin datetime64[ms].
+
+    Plain dates ('2024-05-01', the SAT matrix's local days) are already local and kept as midnight.
+    """
+    if columns and all(len(c) == 10 for c in columns):
+        return np.array(columns, dtype="datetime64[D]").astype("datetime64[ms]")
     idx = pd.to_datetime(list(columns), utc=True)
     return idx.tz_convert(LOCAL_TZ).tz_localize(None).values.astype("datetime64[ms]")
 

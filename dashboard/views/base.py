@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Callable
 
@@ -13,6 +14,8 @@ from core.results import Series, SystemInfo
 from dashboard import plots
 from dashboard.state import DashboardState, window
 from dashboard.timez import local_to_utc
+
+log = logging.getLogger(__name__)
 
 
 class ViewBase(pn.viewable.Viewer):
@@ -43,14 +46,19 @@ class ZoomSeries:
     def __init__(self, fetch: Callable[[datetime | None, datetime | None], Series], *, label: str,
                  color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None) -> None:
         self._fetch, self._label, self._color, self._height, self._ylim = fetch, label, color, height, ylim
-        self.last: Series | None = None
+        # The first read happens now, so a failing query surfaces in the calling view as a message.
+        self._first = self.last = fetch(None, None)
         self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])
 
     def _render(self, x_range=None) -> hv.Overlay:
-        start = end = None
+        series = self._first
         if x_range is not None and None not in x_range:
-            start, end = local_to_utc(x_range[0]), local_to_utc(x_range[1])
-        series = self._fetch(start, end)
+            try:
+                series = self._fetch(local_to_utc(x_range[0]), local_to_utc(x_range[1]))
+            except Exception as exc:  # a zoom that fails keeps the plot and says why in its title
+                log.warning("re-reading %s on zoom failed: %s", self._label, exc)
+                return plots.series_plot(self._first, label=self._label, color=self._color,
+                                         height=self._height).opts(title=str(exc))
         self.last = series
         plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height)
         if self._ylim is not None:

@@ -10,7 +10,8 @@ import param
 
 from core.results import Matrix
 from dashboard import plots
-from dashboard.derive import deviation_from_pack_median, to_frame
+from dashboard.derive import (alerts_frame, degradation_frame, deviation_from_pack_median, events_frame,
+                              health_frame, sat_to_matrix, trends_frame)
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
@@ -58,13 +59,13 @@ class CellView(ViewBase):
         if s.heatmap == "sat":
             if sat is None:
                 raise LookupError(tr("not_available", lang, what="QueryService.sat_matrix()"))
-            return sat(s.system, start, end), tr("sat", lang), "viridis", False
+            return sat_to_matrix(sat(s.system, start, end)), tr("sat", lang), "viridis", False
         if s.heatmap == "deviation":
             dev = self._core("deviation_matrix")
             if dev is not None:
-                m = dev(s.system, start, end)
+                m = dev(s.system)  # the core's deviation covers the whole record
             else:
-                base = sat(s.system, start, end) if sat else self.service.cell_matrix(
+                base = sat_to_matrix(sat(s.system, start, end)) if sat else self.service.cell_matrix(
                     s.system, level=s.level, start=start, end=end)
                 m = deviation_from_pack_median(base, self.info().cells_per_pack)
             return m, tr("deviation", lang), "RdBu_r", True
@@ -97,22 +98,25 @@ class CellView(ViewBase):
         sat = self._core("sat_matrix")
         if sat is None:
             return self._missing("sat_matrix")
-        m = sat(self.state.system, *self.window())
+        m = sat_to_matrix(sat(self.state.system, *self.window()))
         info, pack = self.info(), self.state.pack
         rows = range(m.values.shape[0]) if pack == 0 else range((pack - 1) * info.cells_per_pack,
                                                                   pack * info.cells_per_pack)
         from dashboard.timez import iso_to_local_naive
 
         t = iso_to_local_naive(m.columns)
+        ydim = hv.Dimension("sat", unit=m.unit)
         if pack == 0:
             # All packs: the median cell of each pack keeps the chart readable.
-            curves = {f"P{p + 1}": hv.Curve((t, np.nanmedian(m.values[p * info.cells_per_pack:(p + 1) * info.cells_per_pack], axis=0)),
-                                            "time", hv.Dimension("sat", unit=m.unit))
-                      for p in range(info.packs)}
+            with np.errstate(all="ignore"):
+                lines = {f"P{p + 1}": np.nanmedian(m.values[p * info.cells_per_pack:(p + 1) * info.cells_per_pack],
+                                                   axis=0) for p in range(info.packs)}
         else:
-            curves = {m.rows[r]: hv.Curve((t, m.values[r]), "time", hv.Dimension("sat", unit=m.unit)) for r in rows}
+            lines = {m.rows[r]: m.values[r] for r in rows}
+        # Non-saturation days are NaN; dropping them joins the saturation days into one line.
+        curves = {k: hv.Curve((t[np.isfinite(v)], v[np.isfinite(v)]), "time", ydim) for k, v in lines.items()}
         overlay = hv.NdOverlay(curves, kdims="cell").opts(
-            hv.opts.Curve(line_width=1, tools=["hover"]),
+            hv.opts.Curve(line_width=1, tools=["hover"], responsive=True, height=320),
             hv.opts.NdOverlay(responsive=True, height=320, show_legend=pack == 0,
                               title=tr("sat_overview", self.state.lang)))
         return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
@@ -123,48 +127,98 @@ class CellView(ViewBase):
         sat = self._core("sat_matrix")
         if sat is None:
             return self._missing("sat_matrix")
-        m = sat(self.state.system, *self.window())
+        m = sat_to_matrix(sat(self.state.system, *self.window()))
         return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang)), backend="plotly",
                                  css_classes=["sat-surface"])
 
     # -- tables of the cell analytics --------------------------------------------------------
 
-    def _table(self, name: str, *args, css: str, **kwargs):
-        fn = self._core(name)
-        if fn is None:
-            return self._missing(name)
-        frame = to_frame(fn(self.state.system, *args, **kwargs))
+    def _table(self, frame: pd.DataFrame, name: str, css: str, empty: str = "no_data"):
+        lang = self.state.lang
         if frame.empty:
-            return info_message(tr("no_alerts" if name == "alerts" else "no_data", self.state.lang))
+            return info_message(tr(empty, lang))
         table = pn.widgets.Tabulator(frame, disabled=True, show_index=False, pagination="local", page_size=15,
                                      sizing_mode="stretch_width", css_classes=[css], layout="fit_data_stretch")
-        download = csv_download(lambda: frame, f"{self.state.system}_{name}.csv", tr("download_csv", self.state.lang))
+        download = csv_download(lambda: frame, f"{self.state.system}_{name}.csv", tr("download_csv", lang))
         return pn.Column(table, download, sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang")
     @guarded
     def health(self):
-        return self._table("pack_health", css="pack-health")
+        if self._core("pack_health") is None:
+            return self._missing("pack_health")
+        lang = self.state.lang
+        frame = health_frame(self.service.pack_health(self.state.system))
+        long = frame.melt(id_vars="pack", value_vars=["healthy", "watched", "critical"], var_name="status",
+                          value_name="cells")
+        long["status"] = long["status"].map(lambda k: tr(k, lang))
+        bars = hv.Bars(long, ["pack", "status"], "cells").opts(
+            stacked=True, responsive=True, height=260, tools=["hover"], cmap=["#2ca02c", "#ff7f0e", "#d62728"],
+            title=tr("health", lang), legend_position="right")
+        return pn.Column(pn.pane.HoloViews(bars, sizing_mode="stretch_width", css_classes=["health-bars"]),
+                         self._table(frame, "pack_health", "pack-health"), sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang")
     @guarded
     def trends(self):
-        return self._table("pack_trends", css="pack-trends")
+        if self._core("pack_trends") is None:
+            return self._missing("pack_trends")
+        from dashboard.timez import iso_to_local_naive
+
+        tr_ = self.service.pack_trends(self.state.system)
+        t = iso_to_local_naive(tuple(str(d) for d in tr_.days))
+        # Non-saturation days are NaN; dropping them connects the points so a sparse pack still draws a line.
+        ydim = hv.Dimension("sat", label="pack mean SAT", unit="V")
+        curves = {f"P{p}": hv.Curve((t[np.isfinite(tr_.mean_v[i])], tr_.mean_v[i][np.isfinite(tr_.mean_v[i])]),
+                                    "time", ydim) for i, p in enumerate(tr_.packs)}
+        plot = hv.NdOverlay(curves, kdims="pack").opts(
+            hv.opts.Curve(tools=["hover"], line_width=1.5),
+            hv.opts.NdOverlay(responsive=True, height=300, title=tr("pack_trends", self.state.lang),
+                              legend_position="right"))
+        return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["pack-trends-plot"]),
+                         self._table(trends_frame(tr_), "pack_trends", "pack-trends"), sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang", "fit_method")
     @guarded
     def degradation(self):
-        return self._table("degradation", self.fit_method, self.state.lang, css="degradation")
+        if self._core("degradation") is None:
+            return self._missing("degradation")
+        fits = self.service.degradation(self.state.system, self.fit_method)
+        return self._table(degradation_frame(fits, self.state.lang), f"degradation_{self.fit_method}", "degradation")
+
+    @param.depends("state.system", "state.lang", "fit_method", "state.pack", "state.cell")
+    @guarded
+    def fit(self):
+        if self._core("degradation") is None or self._core("sat_matrix") is None:
+            return self._missing("degradation")
+        s, info = self.state, self.info()
+        pack = s.pack or 1
+        row = (pack - 1) * info.cells_per_pack + s.cell - 1
+        fits = self.service.degradation(s.system, self.fit_method)
+        sat = self.service.sat_matrix(s.system)
+        x = (np.asarray(sat.days, dtype="datetime64[D]") - fits.day0).astype(np.int64).astype(float)
+        y = sat.voltage_v[row]
+        ok = np.isfinite(y)
+        plot = plots.fit_plot(x[ok], y[ok], float(fits.slope_v_per_day[row]), float(fits.intercept_v[row]),
+                              title=f"{tr('fit_plot', s.lang)}: P{pack}C{s.cell} ({self.fit_method}, "
+                                    f"R² {fits.r2[row]:.2f}, {fits.loss_pct_per_year[row]:.2f} %/a)")
+        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["fit-plot"])
 
     @param.depends("state.system", "state.lang")
     @guarded
     def alerts(self):
-        return self._table("alerts", self.state.lang, css="alerts")
+        if self._core("alerts") is None:
+            return self._missing("alerts")
+        return self._table(alerts_frame(self.service.alerts(self.state.system), self.state.lang), "alerts",
+                           "alerts", empty="no_alerts")
 
     @param.depends("state.system", "state.lang")
     @guarded
     def events(self):
-        return self._table("events", css="pack-events")
+        if self._core("events") is None:
+            return self._missing("events")
+        return self._table(events_frame(self.service.events(self.state.system)), "events", "pack-events",
+                           empty="no_events")
 
     # -- raw cell voltage --------------------------------------------------------------------
 
@@ -206,10 +260,10 @@ class CellView(ViewBase):
             md("health"), self.section(self.health),
             md("pack_trends"), self.section(self.trends),
             md("degradation"), pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
-            self.section(self.degradation),
+            self.section(self.degradation), self.cell_picker, self.section(self.fit),
             md("alerts"), self.section(self.alerts),
             md("events"), self.section(self.events),
-            md("cell_viewer"), self.cell_picker, self.section(self.cell_viewer),
+            md("cell_viewer"), self.section(self.cell_viewer),
             sizing_mode="stretch_width",
         )
 
