@@ -181,3 +181,19 @@ def test_rows_are_sorted_and_results_frozen():
     np.testing.assert_array_equal(sat.voltage_v, v[::-1])
     with pytest.raises(ValueError):
         sat.voltage_v[0, 0] = 1.0
+
+
+def test_degenerate_inputs_run_silently():
+    """Tiny, sparse and empty-ish matrices go through the whole analysis without warnings (errors here)."""
+    from core.cells import analyze_cells
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        n_packs, cpp, n_days = int(rng.integers(1, 4)), int(rng.integers(1, 8)), int(rng.integers(1, 80))
+        v = rng.uniform(3.0, 3.5, (n_packs * cpp, n_days))
+        v[rng.random(v.shape) < rng.uniform(0, 1)] = np.nan
+        days = np.datetime64("2024-01-01") + np.arange(n_days).astype("timedelta64[D]")
+        sat = extract_sat(v, days, np.repeat(np.arange(1, n_packs + 1), cpp), np.tile(np.arange(1, cpp + 1), n_packs))
+        a = analyze_cells(sat, efc_per_day=1.0)
+        assert sum(h.n_cells for h in a.health) == sat.n_cells
+        assert a.ols.days_to_threshold(3.3).shape == (sat.n_cells,)
