@@ -152,3 +152,20 @@ def test_minmax_rejects_bad_ratio_and_decreasing_x():
         minmax_lttb_indices(x, y, 10, minmax_ratio=1)
     with pytest.raises(ValueError, match="x must be non-decreasing"):
         minmax_lttb_indices(x[::-1].copy(), y, 10)
+
+
+def test_parallel_and_serial_bucket_means_agree():
+    from core.kernels import lttb
+
+    x, y = _data(50_000, 12)
+    y[::11] = np.nan
+    x_bad = x.copy()
+    x_bad[31_000] = x_bad[30_999] - 1.0
+    for xs in (x, x_bad):
+        out = []
+        for kernel in (lttb.bucket_means_kernel, lttb.bucket_means_serial):
+            cy = np.empty(498)
+            out.append((kernel(xs, y, 500, cy), cy))
+        assert out[0][0] == out[1][0]
+        np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert out[0][0] == 31_000

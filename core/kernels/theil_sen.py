@@ -99,18 +99,6 @@ def _select_min(a, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
-def _select_max(a, lo, hi):
-    """Move the largest of a[lo:hi] to a[hi - 1]."""
-    m = lo
-    for i in range(lo + 1, hi):
-        if a[i] > a[m]:
-            m = i
-    t = a[hi - 1]
-    a[hi - 1] = a[m]
-    a[m] = t
-
-
-@njit(cache=True, error_model="numpy")
 def _tie_term(sorted_v, m):
     """sum of k (k-1) (2k+5) over runs of k equal values (Sen 1968, eq. 2.6)."""
     total = 0.0
