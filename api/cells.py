@@ -53,14 +53,14 @@ class Cell:
     @strawberry.field(description="The cell's daily SAT voltage over [from, to) (its row of Bess.satVoltage) [V].")
     async def sat_voltage(self, info: strawberry.Info, from_: From = None, to: To = None) -> DailyValues:
         start, end = checked_range(from_, to)
-        m = await info.context.loaders.sat_matrix.load((self.system.id, start, end))
+        m = await info.context.loaders.sat_matrix(self.system.id, start, end)
         row = m.labels.index(cell_label(self.pack, self.index))
         return DailyValues(days=[str(d) for d in m.days.astype("datetime64[D]")], values=m.voltage_v[row], unit="V")
 
     @strawberry.field(description="The cell's SAT line fit (its row of Bess.degradation).")
     async def fit(self, info: strawberry.Info, method: MethodArg = FitMethod.OLS,
                   language: LanguageArg = Language.EN) -> CellFit:
-        fits = await info.context.loaders.degradation.load((self.system.id, method.value))
+        fits = await info.context.loaders.degradation(self.system.id, method.value)
         return fits_of(fits, language, [fits.index_of(cell_label(self.pack, self.index))])[0]
 
 
@@ -76,9 +76,9 @@ class Pack:
     @strawberry.field(description="Health summary: cell counts by state, SAT mean and spread, best and worst cell.")
     async def health(self, info: strawberry.Info) -> PackHealth:
         loaders, sid = info.context.loaders, self.system.id
-        health = await loaders.pack_health.load(sid)
-        trends = await loaders.pack_trends.load(sid)
-        robust = await loaders.degradation.load((sid, FitMethod.ROBUST.value))
+        health = await loaders.pack_health(sid)
+        trends = await loaders.pack_trends(sid)
+        robust = await loaders.degradation(sid, FitMethod.ROBUST.value)
         return health_of(self.index, health, trends, robust)
 
     @strawberry.field(description="One cell of the pack by its 1-based index; unknown is NOT_FOUND.")

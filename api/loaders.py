@@ -41,10 +41,26 @@ class Loaders:
         # (system_id, group, pack, cell, start, end, resolution, max_points, method) -> core Series
         self.cell_series = DataLoader(_batch(lambda k: s.cell_series(
             k[0], k[2], k[3], group=k[1], start=k[4], end=k[5], resolution=k[6], max_points=k[7], method=k[8])))
-        # (system_id, start, end) -> core SatMatrix (cells x local days)
-        self.sat_matrix = DataLoader(_batch(lambda k: s.sat_matrix(k[0], k[1], k[2])))
-        # (system_id, method) -> core CellFits
-        self.degradation = DataLoader(_batch(lambda k: s.degradation(k[0], k[1])))
-        # system_id -> per-pack results
-        self.pack_health = DataLoader(_batch(s.pack_health))
-        self.pack_trends = DataLoader(_batch(s.pack_trends))
+        # (system_id, start, end) -> core CellAnalysis: SAT matrix, fits, trends, alerts, health in one pass.
+        # One loader for all of them: separate ones would call the service concurrently and, on a
+        # cold cache, compute the same analysis once per loader.
+        self.cell_analysis = DataLoader(_batch(lambda k: s.cell_analysis(k[0], k[1], k[2])))
+
+    async def sat_matrix(self, system_id: str, start=None, end=None):  # noqa: ANN001, ANN201
+        return (await self.cell_analysis.load((system_id, start, end))).sat
+
+    async def degradation(self, system_id: str, method: str):  # noqa: ANN201
+        analysis = await self.cell_analysis.load((system_id, None, None))
+        return analysis.robust if method == "robust" else analysis.ols
+
+    async def pack_health(self, system_id: str):  # noqa: ANN201
+        return (await self.cell_analysis.load((system_id, None, None))).health
+
+    async def pack_trends(self, system_id: str):  # noqa: ANN201
+        return (await self.cell_analysis.load((system_id, None, None))).trends
+
+    async def alerts(self, system_id: str):  # noqa: ANN201
+        return (await self.cell_analysis.load((system_id, None, None))).alerts
+
+    async def events(self, system_id: str):  # noqa: ANN201
+        return (await self.cell_analysis.load((system_id, None, None))).events

@@ -137,24 +137,24 @@ class Bess(System):
                       "dates, one flat row-major array [V].")
     async def sat_voltage(self, info: strawberry.Info, from_: From = None, to: To = None) -> SatMatrix:
         start, end = checked_range(from_, to)
-        return SatMatrix.of(await info.context.loaders.sat_matrix.load((self.info.id, start, end)))
+        return SatMatrix.of(await info.context.loaders.sat_matrix(self.info.id, start, end))
 
     @strawberry.field(description="Per-cell SAT line fits (slope [V/day], loss [%/year]) with fit quality, P1C1 first.")
     async def degradation(self, info: strawberry.Info, method: MethodArg = FitMethod.OLS,
                           language: LanguageArg = Language.EN) -> list[CellFit]:
-        return fits_of(await info.context.loaders.degradation.load((self.info.id, method.value)), language)
+        return fits_of(await info.context.loaders.degradation(self.info.id, method.value), language)
 
     @strawberry.field(description="Cells and packs that drift, deviate or stepped, most severe first.")
     async def alerts(self, info: strawberry.Info, language: LanguageArg = Language.EN) -> list[Alert]:
-        return [Alert.of(a, language) for a in await info.context.call(info.context.service.alerts, self.info.id)]
+        return [Alert.of(a, language) for a in await info.context.loaders.alerts(self.info.id)]
 
     @strawberry.field(description="Steps in a pack's SAT shared by its cells (e.g. after a bad charging period).")
     async def events(self, info: strawberry.Info) -> list[PackEvent]:
-        return [PackEvent.of(e) for e in await info.context.call(info.context.service.events, self.info.id)]
+        return [PackEvent.of(e) for e in await info.context.loaders.events(self.info.id)]
 
     @strawberry.field(description="Pack-mean SAT, spread and standard deviation per day [V] and monthly rates [V/month].")
     async def pack_trends(self, info: strawberry.Info) -> PackTrends:
-        return PackTrends.of(await info.context.loaders.pack_trends.load(self.info.id))
+        return PackTrends.of(await info.context.loaders.pack_trends(self.info.id))
 
     @strawberry.field(description="Each cell's SAT deviation from its pack median per day, flat row-major [mV].")
     async def sat_deviation(self, info: strawberry.Info) -> Matrix:

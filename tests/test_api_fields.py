@@ -205,3 +205,63 @@ def test_healthz_reports_the_published_version(base_url, service):
     assert body["status"] == "ok" and body["version"]
     assert body["store"]["version"] == service.snapshot().version
     assert body["store"]["systems"] == len(service.systems())
+
+
+def test_cell_analytics_equal_the_query_service(gql, service, bess):
+    q = """query($id: ID!) { system(id: $id) { ... on Bess {
+      satVoltage { rows columns values unit saturationDay dayMedianV }
+      ols: degradation { pack cell label method slopeVPerDay interceptV r2 n lossPctPerYear quality lossRating
+        slopeStderrVPerDay slopeCi95LowVPerDay slopeCi95HighVPerDay lossPctPerEfc fitStartDay }
+      robust: degradation(method: ROBUST, language: DE) { label method slopeVPerDay quality lossRating }
+      alerts { pack cell label kind severity reason }
+      alertsDe: alerts(language: DE) { reason }
+      events { pack date stepV cellsAffected nCells }
+      packTrends { days packs { pack meanV spreadV stdV rateVPerMonth rateStderrVPerMonth rateCi95LowVPerMonth
+        rateCi95HighVPerMonth r2 n } }
+      satDeviation { rows columns values unit }
+      pack(index: 1) { health { nCells healthy watched critical meanSatV spreadSatV latestDay bestCell worstCell } } } } }"""
+    got = gql.data(q, {"id": bess.id})["system"]
+    sat = service.sat_matrix(bess.id)
+    m = got["satVoltage"]
+    assert m["rows"] == list(sat.labels) and len(m["rows"]) == 260 and m["unit"] == "V"
+    assert m["columns"] == [str(d) for d in sat.days] and re.match(r"^\d{4}-\d\d-\d\d$", m["columns"][0])
+    assert m["values"] == as_json(sat.voltage_v.ravel())
+    assert m["saturationDay"] == sat.saturation_day.tolist()
+    ols = service.degradation(bess.id, "ols")
+    assert [f["label"] for f in got["ols"]] == list(ols.labels)
+    assert [f["slopeVPerDay"] for f in got["ols"]] == as_json(ols.slope_v_per_day)
+    assert [f["lossPctPerYear"] for f in got["ols"]] == as_json(ols.loss_pct_per_year)
+    assert {f["method"] for f in got["ols"]} == {"OLS"} and {f["method"] for f in got["robust"]} == {"ROBUST"}
+    robust = service.degradation(bess.id, "robust")
+    assert [f["slopeVPerDay"] for f in got["robust"]] == as_json(robust.slope_v_per_day)
+    assert {f["quality"] for f in got["ols"]} <= {"very linear", "linear", "moderately linear", "not linear", "unknown"}
+    assert not {f["quality"] for f in got["robust"]} & {"very linear", "not linear"}  # German labels
+    alerts = service.alerts(bess.id)
+    assert [(a["pack"], a["cell"], a["kind"].lower(), a["severity"].lower(), a["reason"]) for a in got["alerts"]] \
+        == [(a.pack, a.cell, a.kind.value, a.severity.value, a.reason_en) for a in alerts]
+    assert [a["reason"] for a in got["alertsDe"]] == [a.reason_de for a in alerts]
+    assert [(e["pack"], e["date"]) for e in got["events"]] == [(e.pack, str(e.day)) for e in service.events(bess.id)]
+    trends = service.pack_trends(bess.id)
+    assert [p["pack"] for p in got["packTrends"]["packs"]] == trends.packs.tolist()
+    assert got["packTrends"]["packs"][0]["meanV"] == as_json(trends.mean_v[0])
+    assert len(got["satDeviation"]["values"]) == 260 * len(got["satDeviation"]["columns"])
+    h = got["pack"]["health"]
+    core_h = service.pack_health(bess.id)[0]
+    assert (h["nCells"], h["healthy"], h["watched"], h["critical"]) == (
+        core_h.n_cells, core_h.healthy, core_h.watched, core_h.critical)
+    assert h["bestCell"].startswith("P1C") and h["worstCell"].startswith("P1C") and h["meanSatV"] > 3.0
+
+
+def test_the_damaged_pack_and_degrading_cells_of_the_demo_are_visible(gql, demo_truth):
+    """The demo's ground truth shows through the API: the damaged pack has an event, and the degrading
+    cells are the ones with the largest robust loss rates (outside the damaged pack, whose step is its own story)."""
+    q = """query($id: ID!) { system(id: $id) { ... on Bess { events { pack date stepV }
+      degradation(method: ROBUST) { pack cell lossPctPerYear } } } }"""
+    for sid, truth in demo_truth["bess"].items():
+        got = gql.data(q, {"id": sid})["system"]
+        if truth["damaged_pack"]:
+            assert truth["damaged_pack"] in {e["pack"] for e in got["events"]}
+        degrading = {tuple(c) for c in truth["degrading_cells"]}
+        fits = [f for f in got["degradation"] if f["pack"] != truth["damaged_pack"] or (f["pack"], f["cell"]) in degrading]
+        ranked = sorted(fits, key=lambda f: -abs(f["lossPctPerYear"] or 0.0))
+        assert {(f["pack"], f["cell"]) for f in ranked[:len(degrading)]} == degrading
