@@ -24,23 +24,19 @@ _UNSET = object()
 
 
 def warm_up(service: QueryService) -> None:
-    """Compile the Numba kernels once so the first real request is not a JIT compile."""
+    """Compile the Numba kernels and precompute each BESS's cell analysis (QueryService.warm_up), so the
+    first real request is not a JIT compile; never stops the server."""
     import time
 
     t0 = time.perf_counter()
     try:
-        systems = service.systems()
+        service.warm_up()
     except StoreError as exc:
         log.warning("warm-up skipped: %s", exc)
         return
-    for info in systems[:1]:
-        for sig in info.signals[:1]:
-            for method in ("lttb", "minmax_lttb"):
-                try:
-                    service.series(info.id, sig.name, resolution=info.levels[-1] if info.levels else "auto",
-                                   max_points=8, method=method)
-                except Exception as exc:  # noqa: BLE001 -- warm-up must never stop the server
-                    log.warning("warm-up of %s on %s/%s failed: %s", method, info.id, sig.name, exc)
+    except Exception:  # noqa: BLE001 -- a failed warm-up only costs the first request time
+        log.warning("warm-up failed", exc_info=True)
+        return
     log.info("warm-up done in %.1f s", time.perf_counter() - t0)
 
 

@@ -44,6 +44,7 @@ class Group:
 GROUPS: list[Group] = [
     Group("kernels", "core.bench.kernels:bench_kernels"),
     Group("load", "core.bench.load:bench_load"),
+    Group("api", "core.bench.api:bench_api"),
 ]
 
 _SECTION = re.compile(r"<!-- group:(?P<name>[\w.-]+) -->\n(?P<body>.*?)<!-- /group:(?P=name) -->\n",
