@@ -23,8 +23,7 @@ import pytest
 from data.ingest import ingest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reliability_corpus import CLEAN_BESS, CLEAN_METER, write_clean  # noqa: E402
-from test_reliability_crash import change_inputs, write_inputs  # noqa: E402
+from reliability_corpus import CLEAN_BESS, CLEAN_METER, change_inputs, write_inputs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BESS = REPO / ".venv" / "bin" / "bess"

@@ -26,7 +26,7 @@ from data.store import STAGING_DIR, VERSIONS_DIR, open_snapshot
 from data.verify import verify_snapshot
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reliability_corpus import CLEAN_BESS, CLEAN_METER, write_clean  # noqa: E402
+from reliability_corpus import CLEAN_BESS, CLEAN_METER, change_inputs, write_clean, write_inputs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 5
@@ -50,29 +50,6 @@ def content(store: Path) -> dict[tuple[str, str, str], str]:
     snap = open_snapshot(store)
     return {(sid, name, lvl): w.sha256 for (sid, name), rec in units_of(snap.manifest()).items()
             for lvl, w in rec.outputs.items()}
-
-
-def write_inputs(root: Path) -> None:
-    """Input A: the clean fleet plus two more packs of cells (more units, a longer ingest)."""
-    write_clean(root)
-    src = root / "BESS" / CLEAN_BESS / "bms1_p1_v1.csv"
-    for p in (3, 4):
-        for c in range(1, 9):
-            lines = src.read_text().splitlines()
-            body = [f"{ln.rsplit(',', 1)[0]},{3.3 + 0.001 * (p * 10 + c + i % 7):.4f}" for i, ln in enumerate(lines[1:])]
-            (src.parent / f"bms1_p{p}_v{c}.csv").write_text("\n".join([lines[0], *body]) + "\n")
-
-
-def change_inputs(root: Path) -> None:
-    """Input B: one signal changed, one added, one removed, all cells of pack 3 changed."""
-    m = root / "meter" / CLEAN_METER
-    lines = (m / "com_ap.csv").read_text().splitlines()
-    lines[5] = lines[5].rsplit(",", 1)[0] + ",123.456"
-    (m / "com_ap.csv").write_text("\n".join(lines) + "\n")
-    (m / "pf.csv").unlink()
-    (m / "com_ae.csv").write_text((m / "pos_ae.csv").read_text())
-    for p in (root / "BESS" / CLEAN_BESS).glob("bms1_p3_v*.csv"):
-        p.write_text(p.read_text().replace(",3.3", ",3.2"))
 
 
 def _run_driver(root: Path, store: Path, kill_after: float | None) -> tuple[bool, float | None]:
@@ -250,9 +227,6 @@ def test_verify_names_every_corrupted_file_and_only_those(small_store):
         assert any(str(t) in p and "checksum" in p for p in problems)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: data/store.py Snapshot.read_range/scan (used by core/service.py) "
-                   "read Parquet without checking the manifest's sha256; a one-bit flip is served as data "
-                   "about half the time, or fails with an unclear Polars error that does not name the file")
 def test_query_service_never_serves_a_corrupted_file_as_data(small_store):
     """Seeded one-bit flips in a served file: each query either returns the true data or raises a clear
     error naming the file; never different numbers."""
@@ -277,9 +251,6 @@ def test_query_service_never_serves_a_corrupted_file_as_data(small_store):
             path.write_bytes(original)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: data/ingest.py _outputs_present only checks that a reused output "
-                   "exists, not its size or sha256: a corrupted output is hard-linked into every later "
-                   "version, which then fails verify_snapshot, and re-running never repairs it")
 def test_reingest_repairs_a_corrupted_output_instead_of_carrying_it_forward(small_store):
     root, store = small_store
     target = open_snapshot(store).file(CLEAN_METER, "raw", "pf")
