@@ -13,7 +13,7 @@ import param
 from core.results import SystemInfo
 from data.glossary import SystemKind
 from dashboard.i18n import LANGUAGES, tr
-from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, sync_url
+from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, state_from_request, sync_url
 from dashboard.widgets import error_message, info_message
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ class Dashboard(pn.viewable.Viewer):
 def build_page(service) -> pn.template.BaseTemplate:
     """One session's page: state from the URL, navigation, the chosen screen."""
     state = DashboardState()
+    state_from_request(state)
     sync_url(state)
     dash = Dashboard(state=state, service=service)
     dash._fix_system()

@@ -89,6 +89,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "all_packs": ("All packs", "Alle Packs"),
     "sat_overview": ("SAT overview", "SAT-Übersicht"),
     "surface": ("SAT surface (cells x time)", "SAT-Fläche (Zellen x Zeit)"),
+    "show_surface": ("Show 3D surface", "3D-Fläche zeigen"),
     "health": ("Health per pack", "Zustand je Pack"),
     "healthy": ("healthy", "gesund"),
     "watched": ("watched", "beobachtet"),

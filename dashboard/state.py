@@ -49,6 +49,25 @@ def sync_url(state: DashboardState) -> None:
         loc.sync(state, {name: name for name in URL_PARAMS}, on_error=lambda bad: _apply_valid(state, bad))
 
 
+def state_from_request(state: DashboardState) -> None:
+    """Apply the page request's query before anything renders.
+
+    Without this the default screen is built first and replaced once the browser reports its
+    URL, which costs the first visitor the render time of a screen they never asked for.
+    """
+    args = pn.state.session_args or {}
+    values = {}
+    for name in URL_PARAMS:
+        if name in args and args[name]:
+            raw = args[name][0]
+            raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            try:
+                values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw
+            except (ValueError, TypeError):
+                continue
+    _apply_valid(state, values)
+
+
 def _apply_valid(state: DashboardState, values: dict) -> None:
     """Apply the URL values one by one so one bad value (view=foo) does not drop the others."""
     for name, value in values.items():

@@ -47,7 +47,7 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url)
 
-    def find(self, selector: str, timeout: float = 30_000):
+    def find(self, selector: str, timeout: float = 90_000):
         loc = self.page.locator(selector).first
         loc.wait_for(state="visible", timeout=timeout)
         return loc
@@ -114,11 +114,29 @@ def test_bess_overview_groups_kpis_and_shows_series_and_alarms(open_page):
     p.assert_clean()
 
 
-def test_cell_view_heatmap_and_raw_cell_viewer(open_page):
-    p = open_page("?view=cells&system=ZHPESS232A230002&heatmap=raw&level=1d&range=all")
+def test_cell_view_renders_heatmap_analytics_and_raw_viewer(open_page):
+    p = open_page("?view=cells&system=ZHPESS232A230002&heatmap=sat&range=all&pack=4")
     p.find(".cell-heatmap canvas")
+    p.find(".sat-overview canvas")
+    p.find(".health-bars canvas")
+    p.find(".pack-trends-plot canvas")
+    p.find(".degradation .tabulator-row")
+    titles = p.page.locator(".degradation .tabulator-col-title").all_inner_texts()
+    assert {"r2", "loss_pct_per_year", "loss_pct_at_10000_efc", "linearity"} <= set(titles), titles
+    p.find(".fit-plot canvas")
+    p.find(".alerts .tabulator-row")  # the demo fleet has drifting cells: alerts must be listed
     p.find(".cell-viewer canvas")
+    p.find(".surface-toggle").click()
+    p.find(".sat-surface .js-plotly-plot")
     p.shot("cells")
+    p.assert_clean()
+
+
+@pytest.mark.parametrize("kind", ["deviation", "raw"])
+def test_cell_heatmap_kinds(open_page, kind):
+    p = open_page(f"?view=cells&system=ZHPESS232A230003&heatmap={kind}&level=1h&range=1m")
+    p.find(".cell-heatmap canvas")
+    p.shot(f"cells_{kind}")
     p.assert_clean()
 
 
@@ -155,8 +173,9 @@ def test_dark_theme_link_switches_theme(open_page):
 def test_a_failing_query_is_a_message_not_a_broken_page(open_page):
     # A shared link naming a cell the system does not have: the core refuses with NotFoundError.
     p = open_page("?view=cells&system=ZHPESS232A230002&heatmap=raw&level=1d&cell=99")
-    msg = p.find(".view-error")
-    assert "not 99" in msg.inner_text(), msg.inner_text()
+    p.find(".view-error")
+    texts = p.page.locator(".view-error").all_inner_texts()
+    assert any("not 99" in t for t in texts), texts
     p.find(".cell-heatmap canvas")  # the rest of the page still works
     p.shot("error_message")
     assert not p.errors, p.errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from dashboard.widgets import csv_download, guarded, info_message
 class CellView(ViewBase):
     """Cell-level battery health of one BESS."""
 
+    show_surface = param.Boolean(default=False, doc="Draw the 3D SAT surface (heavy in software WebGL).")
     fit_method = param.Selector(default="ols", objects=["ols", "robust"], doc="Regression of the degradation table.")
 
     def _core(self, name: str):
@@ -108,7 +111,8 @@ class CellView(ViewBase):
         ydim = hv.Dimension("sat", unit=m.unit)
         if pack == 0:
             # All packs: the median cell of each pack keeps the chart readable.
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days (no saturation) stay NaN
                 lines = {f"P{p + 1}": np.nanmedian(m.values[p * info.cells_per_pack:(p + 1) * info.cells_per_pack],
                                                    axis=0) for p in range(info.packs)}
         else:
@@ -121,9 +125,11 @@ class CellView(ViewBase):
                               title=tr("sat_overview", self.state.lang)))
         return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
 
-    @param.depends("state.system", "state.range", "state.lang")
+    @param.depends("state.system", "state.range", "state.lang", "show_surface")
     @guarded
     def surface(self):
+        if not self.show_surface:
+            return pn.pane.Markdown("")
         sat = self._core("sat_matrix")
         if sat is None:
             return self._missing("sat_matrix")
@@ -253,17 +259,21 @@ class CellView(ViewBase):
     def __panel__(self):
         lang = self.state.lang
         md = lambda key: pn.pane.Markdown(f"### {tr(key, lang)}")  # noqa: E731
+        later = lambda fn: self.section(fn, defer=True)  # noqa: E731
         return pn.Column(
             self.controls, self.section(self.heatmap),
-            md("sat_overview"), self.section(self.sat_overview),
-            md("surface"), self.section(self.surface),
-            md("health"), self.section(self.health),
-            md("pack_trends"), self.section(self.trends),
-            md("degradation"), pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
-            self.section(self.degradation), self.cell_picker, self.section(self.fit),
-            md("alerts"), self.section(self.alerts),
-            md("events"), self.section(self.events),
-            md("cell_viewer"), self.section(self.cell_viewer),
+            md("sat_overview"), later(self.sat_overview),
+            md("surface"), pn.widgets.Toggle.from_param(self.param.show_surface, name=tr("show_surface", lang),
+                                                        width=220, css_classes=["surface-toggle"]),
+            later(self.surface),
+            md("health"), later(self.health),
+            md("pack_trends"), later(self.trends),
+            md("degradation"),
+            pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
+            later(self.degradation), self.cell_picker, later(self.fit),
+            md("alerts"), later(self.alerts),
+            md("events"), later(self.events),
+            md("cell_viewer"), later(self.cell_viewer),
             sizing_mode="stretch_width",
         )
 
