@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections import OrderedDict
@@ -103,11 +104,22 @@ class QueryService:
     def __init__(self, store: str | Path | None = None) -> None:
         self.store = store
         self._cache = _VersionCache()
+        self._pinned: Snapshot | None = None
 
     # -- snapshot and metadata ---------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        return open_snapshot(self.store)
+        """The store version this call reads: the pinned one, else the currently published one."""
+        return self._pinned or open_snapshot(self.store)
+
+    def pinned(self) -> QueryService:
+        """A view bound to the currently published version (sharing caches), for one request.
+
+        Every answer through it comes from one store version, even while an ingest publishes.
+        """
+        view = copy.copy(self)
+        view._pinned = open_snapshot(self.store)
+        return view
 
     def cached(self, snap: Snapshot, key: tuple, make: Callable[[], T]) -> T:
         return self._cache.get((snap.version,) + key, make)

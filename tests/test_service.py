@@ -151,3 +151,25 @@ def test_bess_kpis_are_physical(service):
 def test_estimated_nameplate_is_near_the_cells_energy(service):
     # 260 cells x 3.2 V x 280 Ah = 233 kWh: what SOC counts against, measured from data.
     assert service.nameplate_kwh("ZHPESS232A230002") == pytest.approx(233, rel=0.1)
+
+
+def test_pinned_view_keeps_reading_its_version_after_a_new_publish(demo_dir, tmp_path):
+    from data.ingest import ingest
+
+    root = tmp_path / "exports"
+    (root / "meter").mkdir(parents=True)
+    src = demo_dir / "meter" / "m3"
+    (root / "meter" / "m3").mkdir()
+    for f in ("com_ap.csv", "pf.csv"):
+        (root / "meter" / "m3" / f).write_bytes((src / f).read_bytes())
+    store = tmp_path / "store"
+    assert ingest([root], store, progress=False).exit_code == 0
+    service = QueryService(store)
+    view = service.pinned()
+    before = view.snapshot().version
+    (root / "meter" / "m3" / "pf.csv").unlink()
+    assert ingest([root], store, progress=False).published_version
+    assert service.snapshot().version != before
+    assert view.snapshot().version == before
+    assert view.system("m3").signal("pf") is not None
+    assert service.system("m3").signal("pf") is None
