@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from core.service import BadInputError
-from data.store import NotFoundError, StoreError
+from data.store import CorruptDataError, NotFoundError, StoreError
 
 log = logging.getLogger("bess.api")
 
@@ -46,6 +46,8 @@ def classify(error: GraphQLError) -> str:
         return NOT_FOUND
     if isinstance(orig, BadInputError):
         return BAD_INPUT
+    if isinstance(orig, CorruptDataError):  # a file failed its checksum: the operator's problem, not the client's
+        return INTERNAL
     if isinstance(orig, StoreError):
         return UNAVAILABLE
     if isinstance(orig, GraphQLError) and (orig.extensions or {}).get("code"):

@@ -17,6 +17,7 @@ MAX_QUERY_CHARS = 20_000
 MAX_BODY_BYTES = 64 * 1024
 MAX_POINTS = 10_000
 MAX_RANGE_DAYS = 3_660
+MAX_CELL_SERIES = 104  # two packs of per-cell series in one request
 MAX_MATRIX_COLUMNS = 2_000  # 260 cells x 2,000 bins = 520,000 values
 # Raw data has no fixed step (1 s on some exports): its window is capped in days instead.
 MAX_RAW_DAYS = 92

@@ -8,6 +8,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
+from api.errors import LIMIT, ApiError
+from api.limits import MAX_CELL_SERIES
 from core.service import QueryService
 
 
@@ -38,13 +40,29 @@ class Loaders:
 
     def __init__(self, service: QueryService) -> None:
         s = service
+        self._cell_series_keys: set = set()
         # (system_id, group, pack, cell, start, end, resolution, max_points, method) -> core Series
-        self.cell_series = DataLoader(_batch(lambda k: s.cell_series(
-            k[0], k[2], k[3], group=k[1], start=k[4], end=k[5], resolution=k[6], max_points=k[7], method=k[8])))
+        self.cell_series = DataLoader(self._cell_series_batch(s))
         # (system_id, start, end) -> core CellAnalysis: SAT matrix, fits, trends, alerts, health in one pass.
         # One loader for all of them: separate ones would call the service concurrently and, on a
         # cold cache, compute the same analysis once per loader.
         self.cell_analysis = DataLoader(_batch(lambda k: s.cell_analysis(k[0], k[1], k[2])))
+
+    def _cell_series_batch(self, s: QueryService):
+        """Each cell series is its own store read (core has no batched read yet), hence a cap per request,
+        checked on the whole batch before anything is read."""
+
+        async def load(keys: list) -> Sequence[Any]:
+            self._cell_series_keys.update(keys)
+            if len(self._cell_series_keys) > MAX_CELL_SERIES:
+                error = ApiError(LIMIT, f"{len(self._cell_series_keys)} cell voltage/temperature series in one request, "
+                                 f"at most {MAX_CELL_SERIES}: use Bess.cellVoltageMatrix or Bess.satVoltage for "
+                                 "all cells at once")
+                return [error] * len(keys)
+            return await _batch(lambda k: s.cell_series(k[0], k[2], k[3], group=k[1], start=k[4], end=k[5],
+                                                        resolution=k[6], max_points=k[7], method=k[8]))(keys)
+
+        return load
 
     async def sat_matrix(self, system_id: str, start=None, end=None):  # noqa: ANN001, ANN201
         return (await self.cell_analysis.load((system_id, start, end))).sat

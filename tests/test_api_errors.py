@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.errors import INTERNAL_MESSAGE
-from api.limits import MAX_ALIASES, MAX_BODY_BYTES, MAX_POINTS, MAX_QUERY_CHARS, MAX_TOKENS
+from api.limits import MAX_ALIASES, MAX_CELL_SERIES, MAX_BODY_BYTES, MAX_POINTS, MAX_QUERY_CHARS, MAX_TOKENS
 from core.service import QueryService
 from data.glossary import SystemKind
 from test_api_support import GraphQLClient, live_server
@@ -97,6 +97,16 @@ def test_matrix_columns_are_capped(gql, ids):
     assert code_of(err) == "LIMIT" and "columns" in err["message"]
 
 
+def test_per_cell_series_are_capped_per_request(gql, ids):
+    q = '{ system(id: "%s") { ... on Bess { packs { cells { voltage(from: "2024-05-01", to: "2024-05-02") { values } } } } } }'
+    body = gql(q % ids["bess"])
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {"LIMIT"} and body["data"]["system"] is None
+    assert f"260 cell voltage/temperature series in one request, at most {MAX_CELL_SERIES}" in body["errors"][0]["message"]
+    ok = '{ system(id: "%s") { ... on Bess { pack(index: 1) { cells { voltage(from: "2024-05-01", to: "2024-05-02") { values } } } } } }'
+    assert len(gql.data(ok % ids["bess"])["system"]["pack"]["cells"]) == 52
+
+
 def test_query_depth_is_capped(gql):
     deep = "{ systems " + "{ a " * 12 + "}" * 13
     body = gql(deep)
@@ -138,7 +148,7 @@ def test_request_body_is_capped(gql):
 
 @pytest.fixture
 def broken_store(demo_store, tmp_path) -> Path:
-    """A copy of the store (symlinks) whose m-meter 15-min power file is garbage: reading it fails."""
+    """A copy of the store (symlinks) whose m1 15-min power file is garbage: reading it fails."""
     copy = tmp_path / "store"
     shutil.copytree(demo_store, copy, copy_function=os.symlink, ignore=shutil.ignore_patterns("staging", "*.lock"))
     version = (demo_store / "CURRENT").read_text().strip()
