@@ -169,3 +169,30 @@ def test_parallel_and_serial_bucket_means_agree():
         assert out[0][0] == out[1][0]
         np.testing.assert_array_equal(out[0][1], out[1][1])
     assert out[0][0] == 31_000
+
+
+def test_minmax_preselection_signed_zeros_nan_signs_and_serial_parallel_agree():
+    from core.kernels import minmax
+    from core.kernels.reference import minmax_preselect_reference
+
+    rng = np.random.default_rng(21)
+    y = np.round(rng.normal(size=30_011), 1)  # many ties: first positions matter
+    y[rng.random(y.size) < 0.02] = np.copysign(np.nan, -1.0)  # NaN with the sign bit set
+    y[rng.random(y.size) < 0.02] = np.nan
+    y[700:1400] = np.nan  # whole chunks missing
+    y[2000:2600] = -0.0
+    y[2100] = 0.0  # equal to -0.0: the first of either is the argmin and argmax
+    y[5000:5900] = 0.0
+    y[5500] = -0.0
+    for n_bins in (7, 64, 333, 2000):
+        want = minmax_preselect_reference(y, n_bins)
+        np.testing.assert_array_equal(minmax.minmax_preselect(y, n_bins), want)
+        bits = y[1:-1].view(np.int64)
+        bs = (bits.shape[0] - 1) / n_bins
+        k = np.arange(n_bins, dtype=np.float64)
+        starts = (bs * k).astype(np.int64) + (k != 0)
+        ends = (bs * (k + 1)).astype(np.int64) + 1
+        for parts in (1, 2, 5):
+            keep = np.empty(2 * n_bins + 2, dtype=np.int64)
+            m = minmax.minmax_positions_parallel(bits, starts, ends, keep, parts)
+            np.testing.assert_array_equal(keep[:m], want)
