@@ -7,10 +7,10 @@ from typing import Annotated
 
 import strawberry
 
-from api.errors import BAD_INPUT, ApiError
+from api.errors import BAD_INPUT, LIMIT, ApiError
 from api.limits import MAX_POINTS, check_range
 from api.scalars import DateTime
-from api.types import Downsample, Resolution
+from api.types import Downsample, FitMethod, Language, Resolution, Series
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
 
@@ -23,6 +23,8 @@ MaxPoints = Annotated[int, strawberry.argument(
     description=f"Most points to return [count], 2..{MAX_POINTS}; more rows are downsampled.")]
 ResolutionArg = Annotated[Resolution, strawberry.argument(description="Pyramid level to read; AUTO by default.")]
 DownsampleArg = Annotated[Downsample, strawberry.argument(description="Downsampling method; LTTB by default.")]
+MethodArg = Annotated[FitMethod, strawberry.argument(description="OLS (default) or ROBUST (Theil-Sen).")]
+LanguageArg = Annotated[Language, strawberry.argument(description="Language of labels: EN (default) or DE.")]
 
 
 def checked_range(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -50,3 +52,11 @@ def data_window(system: SystemInfo, start: datetime | None, end: datetime | None
     if r is None:
         return start, end
     return (max(start, r.start) if start else r.start), (min(end, r.end) if end else r.end)
+
+
+def series_capped(s, max_points: int) -> Series:
+    """Without downsampling a window may hold more rows than asked for: refuse rather than flood."""
+    if s.values.size > max_points:
+        raise ApiError(LIMIT, f"{s.values.size} points in the range exceed maxPoints={max_points} "
+                       "with downsample NONE; shorten the range or downsample")
+    return Series.of(s)

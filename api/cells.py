@@ -7,16 +7,15 @@ from typing import Annotated
 import strawberry
 
 from api.analytics import CellFit, DailyValues, PackHealth, fits_of, health_of
-from api.args import DownsampleArg, From, MaxPoints, ResolutionArg, To, checked_range, checked_series_range
+from api.args import (
+    DownsampleArg, From, LanguageArg, MaxPoints, MethodArg, ResolutionArg, To, checked_range, checked_series_range,
+    series_capped,
+)
 from api.errors import NOT_FOUND, ApiError
 from api.limits import check_points
 from api.types import Downsample, FitMethod, Language, Resolution, Series
 from core.results import SystemInfo
 from data.glossary import cell_label
-
-
-MethodArg = Annotated[FitMethod, strawberry.argument(description="OLS (default) or ROBUST (Theil-Sen).")]
-LanguageArg = Annotated[Language, strawberry.argument(description="Language of labels: EN (default) or DE.")]
 
 
 @strawberry.type(description="One cell of a BESS.")
@@ -31,8 +30,6 @@ class Cell:
 
     async def _series(self, info: strawberry.Info, group: str, start, end, resolution: Resolution,
                       max_points: int, downsample: Downsample) -> Series:
-        from api.systems import series_capped
-
         start, end = checked_series_range(self.system, start, end, resolution)
         key = (self.system.id, group, self.pack, self.index, start, end, resolution.value,
                check_points(max_points), downsample.value)

@@ -6,15 +6,17 @@ from typing import Annotated
 
 import strawberry
 
-from api.args import (
-    DownsampleArg, From, MaxPoints, ResolutionArg, SignalName, To, checked_range, checked_series_range, data_window,
-)
 from api.analytics import Alert, CellFit, PackEvent, PackTrends, SatMatrix, fits_of
-from api.cells import Cell, LanguageArg, MethodArg, Pack, cell_of, pack_list
+from api.args import (
+    DownsampleArg, From, LanguageArg, MaxPoints, MethodArg, ResolutionArg, SignalName, To, checked_range,
+    checked_series_range, data_window, series_capped,
+)
+from api.cells import Cell, Pack, cell_of, pack_list
 from api.errors import LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, check_points
 from api.types import (
-    Alarm, Cycles, DailyEnergy, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind, TimeRange, kpis_of,
+    Alarm, Cycles, DailyEnergy, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind,
+    TimeRange, kpis_of, num,
 )
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
@@ -72,14 +74,6 @@ class System:
         return [Alarm.of(a) for a in await info.context.call(info.context.service.alarms, self.info.id, start, end)]
 
 
-def series_capped(s, max_points: int) -> Series:
-    """Without downsampling a window may hold more rows than asked for: refuse rather than flood."""
-    if s.values.size > max_points:
-        raise ApiError(LIMIT, f"{s.values.size} points in the range exceed maxPoints={max_points} "
-                       "with downsample NONE; shorten the range or downsample")
-    return Series.of(s)
-
-
 @strawberry.type(description="A smart meter (import/export power and energy).")
 class Meter(System):
     pass
@@ -102,7 +96,6 @@ class Bess(System):
 
     @strawberry.field(description="Nameplate energy [kWh]: configured ($BESS_NAMEPLATE_KWH) or estimated.")
     async def nameplate_kwh(self, info: strawberry.Info) -> float | None:
-        from api.types import num
         return num(await info.context.call(info.context.service.nameplate_kwh, self.info.id))
 
     @strawberry.field(description="All packs, 1-based.")
