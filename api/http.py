@@ -41,7 +41,12 @@ class GraphQLApp(GraphQL):
         self.service = service
 
     async def get_context(self, request, response) -> Context:  # noqa: ANN001
-        return Context(service=self.service, request=request, response=response)
+        # One request, one store version, even while an ingest publishes a new one.
+        try:
+            service = self.service.pinned()
+        except StoreError:  # nothing published: resolvers answer UNAVAILABLE
+            service = self.service
+        return Context(service=service, request=request, response=response)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
