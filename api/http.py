@@ -87,8 +87,15 @@ class BearerAuth:
         self.token = token.encode()
         self.prefix = prefix
 
+    @staticmethod
+    def _is_ide_page(scope: Scope) -> bool:
+        """The GraphiQL page itself (static HTML, no query): open, so the token can be typed into its Headers tab."""
+        accept = dict(scope["headers"]).get(b"accept", b"")
+        return scope["method"] == "GET" and b"query=" not in scope.get("query_string", b"") and b"text/html" in accept
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] != "OPTIONS":
+        if (scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] != "OPTIONS"
+                and not self._is_ide_page(scope)):
             header = dict(scope["headers"]).get(b"authorization", b"")
             scheme, _, given = header.partition(b" ")
             if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):

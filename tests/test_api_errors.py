@@ -200,6 +200,10 @@ def test_bearer_token_guards_graphql(service, monkeypatch):
         ok = httpx.post(f"{url}/graphql", json=q, headers={"Authorization": "Bearer s3cret-token"})
         assert ok.status_code == 200 and ok.json()["data"]["systems"]
         assert httpx.get(f"{url}/healthz").status_code == 200  # probes need no token
+        ide = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})  # the page; its queries send the token
+        assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+        sneaky = httpx.get(f"{url}/graphql", params=q, headers={"Accept": "text/html"})
+        assert sneaky.status_code == 401
 
 
 def test_no_token_configured_means_open(service, monkeypatch):
