@@ -91,7 +91,7 @@ class BearerAuth:
     def _is_ide_page(scope: Scope) -> bool:
         """The GraphiQL page itself (static HTML, no query): open, so the token can be typed into its Headers tab."""
         accept = dict(scope["headers"]).get(b"accept", b"")
-        return scope["method"] == "GET" and b"query=" not in scope.get("query_string", b"") and b"text/html" in accept
+        return scope["method"] == "GET" and not scope.get("query_string") and b"text/html" in accept
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] != "OPTIONS"

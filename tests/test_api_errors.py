@@ -202,8 +202,11 @@ def test_bearer_token_guards_graphql(service, monkeypatch):
         assert httpx.get(f"{url}/healthz").status_code == 200  # probes need no token
         ide = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})  # the page; its queries send the token
         assert ide.status_code == 200 and "graphiql" in ide.text.lower()
-        sneaky = httpx.get(f"{url}/graphql", params=q, headers={"Accept": "text/html"})
-        assert sneaky.status_code == 401
+        for params in (q, {"%71uery": q["query"]}):
+            sneaky = httpx.get(f"{url}/graphql", params=params, headers={"Accept": "text/html"})
+            assert sneaky.status_code == 401
+        encoded = httpx.get(f"{url}/graphql?%71uery=%7B%20systems%20%7B%20id%20%7D%20%7D", headers={"Accept": "text/html"})
+        assert encoded.status_code == 401
 
 
 def test_no_token_configured_means_open(service, monkeypatch):
