@@ -159,3 +159,25 @@ def test_parallel_and_serial_ols_kernels_agree():
         outs.append(arrs)
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_theil_sen_sampled_bracket_with_tied_x_and_heavy_ties_in_y():
+    rng = np.random.default_rng(8)
+    x = np.repeat(np.arange(200.0), 3)[rng.permutation(600)]  # > SMALL_PAIRS pairs, tied x
+    y = np.round(3.4 + 2e-4 * x + rng.normal(0, 0.002, (4, 600)), 3)
+    y[rng.random(y.shape) < 0.05] = np.nan
+    _assert_robust(fit_theil_sen_batch(x, y), x, y)
+
+
+@pytest.mark.parametrize("n", [1, 2, 24, 25, 1000, 20_011])
+def test_select_ranks_equals_sorting(n):
+    from core.kernels.theil_sen import _select_ranks
+
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(size=n), np.round(rng.normal(size=n), 1), np.zeros(n)):
+        want = np.sort(values)
+        for ranks in ([0], [n - 1], [0, n // 2, n // 2, n - 1], [n // 3, (n - 1) // 2, n // 2, n - 1]):
+            ranks = np.asarray(ranks, dtype=np.int64)
+            out = np.empty(len(ranks))
+            _select_ranks(values.copy(), np.empty(n), n, ranks, out)
+            np.testing.assert_array_equal(out, want[ranks])

@@ -19,86 +19,6 @@ def _round_half_even(v):
 
 
 @njit(cache=True, error_model="numpy")
-def _select(a, lo, hi, k):
-    """Place the k-th smallest of a[lo:hi] at a[k], smaller-or-equal left, greater-or-equal right."""
-    # pivot: median of three pseudo-random elements; slopes arrive row by row, partly
-    # ordered, which makes fixed positions (first/middle/last) poor pivots
-    state = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(hi - lo)
-    while hi - lo > 16:
-        span = np.uint64(hi - lo)
-        state ^= state >> np.uint64(12)
-        state ^= state << np.uint64(25)
-        state ^= state >> np.uint64(27)
-        r = state * np.uint64(0x2545F4914F6CDD1D)
-        i0 = lo + int(r % span)
-        i1 = lo + int((r >> np.uint64(21)) % span)
-        i2 = lo + int((r >> np.uint64(42)) % span)
-        x0 = a[i0]
-        x1 = a[i1]
-        x2 = a[i2]
-        if x0 < x1:
-            if x1 < x2:
-                p = i1
-            elif x0 < x2:
-                p = i2
-            else:
-                p = i0
-        else:
-            if x0 < x2:
-                p = i0
-            elif x1 < x2:
-                p = i2
-            else:
-                p = i1
-        pivot = a[p]
-        a[p] = a[lo]
-        a[lo] = pivot
-        # Hoare partition: equal keys are split on both sides, so runs of ties stay O(n log n)
-        i = lo
-        j = hi
-        while True:
-            i += 1
-            while i < hi and a[i] < pivot:
-                i += 1
-            j -= 1
-            while a[j] > pivot:
-                j -= 1
-            if i >= j:
-                break
-            t = a[i]
-            a[i] = a[j]
-            a[j] = t
-        a[lo] = a[j]
-        a[j] = pivot
-        if j == k:
-            return
-        if k < j:
-            hi = j
-        else:
-            lo = j + 1
-    # insertion sort of the small remainder
-    for i in range(lo + 1, hi):
-        v = a[i]
-        j = i - 1
-        while j >= lo and a[j] > v:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = v
-
-
-@njit(cache=True, error_model="numpy")
-def _select_min(a, lo, hi):
-    """Move the smallest of a[lo:hi] to a[lo]."""
-    m = lo
-    for i in range(lo + 1, hi):
-        if a[i] < a[m]:
-            m = i
-    t = a[lo]
-    a[lo] = a[m]
-    a[m] = t
-
-
-@njit(cache=True, error_model="numpy")
 def _tie_term(sorted_v, m):
     """sum of k (k-1) (2k+5) over runs of k equal values (Sen 1968, eq. 2.6)."""
     total = 0.0
@@ -120,16 +40,91 @@ def _median_sorted(v, m):
     return (v[m // 2 - 1] + v[m // 2]) / 2.0
 
 
+LEAF = 24
+"""Subranges up to this size are insertion-sorted instead of partitioned."""
+
+
 @njit(cache=True, error_model="numpy")
-def _select_four(a, lo, hi, r_l, k_lo, k_hi, r_u):
-    """Order statistics r_l <= k_lo <= k_hi <= r_u of a[lo:hi] (ranks relative to lo) in place."""
-    _select(a, lo, hi, lo + k_lo)
-    if k_hi != k_lo:
-        _select_min(a, lo + k_hi, hi)
-    if r_l < k_lo:
-        _select(a, lo, lo + k_lo, lo + r_l)
-    if r_u > k_hi:
-        _select(a, lo + k_hi + 1, hi, lo + r_u)
+def _select_ranks(a, b, n, ranks, out):
+    """out[q] <- the ranks[q]-th smallest of a[:n] (ranks ascending); a[:n] and b[:n] are scratch.
+
+    Quickselect for all ranks at once. Each round copies a subrange from one buffer into the
+    other with a three-way partition whose write positions advance by comparison results:
+    no branch on the data. Slopes are full of ties and near-random, so the branches of an
+    in-place Hoare partition mispredicted on about every other element and made this the
+    costliest step of a fit; the equal run also ends a round at once when a rank lands in it.
+    """
+    nq = ranks.shape[0]
+    # pending subranges hold disjoint, non-empty sets of ranks: at most nq at a time
+    stack = np.empty((nq + 1, 5), dtype=np.int64)
+    stack[0, 0] = 0
+    stack[0, 1] = n
+    stack[0, 2] = 0
+    stack[0, 3] = nq
+    stack[0, 4] = 0
+    top = 1
+    state = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(n)
+    while top > 0:
+        top -= 1
+        lo = stack[top, 0]
+        hi = stack[top, 1]
+        q0 = stack[top, 2]
+        q1 = stack[top, 3]
+        src = a if stack[top, 4] == 0 else b
+        dst = b if stack[top, 4] == 0 else a
+        if hi - lo <= LEAF:
+            for i in range(lo + 1, hi):
+                v = src[i]
+                j = i - 1
+                while j >= lo and src[j] > v:
+                    src[j + 1] = src[j]
+                    j -= 1
+                src[j + 1] = v
+            for q in range(q0, q1):
+                out[q] = src[ranks[q]]
+            continue
+        # pivot: median of three pseudo-random elements (slopes arrive partly ordered)
+        span = np.uint64(hi - lo)
+        state ^= state >> np.uint64(12)
+        state ^= state << np.uint64(25)
+        state ^= state >> np.uint64(27)
+        r = state * np.uint64(0x2545F4914F6CDD1D)
+        x0 = src[lo + int(r % span)]
+        x1 = src[lo + int((r >> np.uint64(21)) % span)]
+        x2 = src[lo + int((r >> np.uint64(42)) % span)]
+        p = max(min(x0, x1), min(max(x0, x1), x2))
+        # every element is written at both ends; only the end whose test holds moves on,
+        # so [l, r] is left holding the elements equal to p (their values are not needed)
+        left = lo
+        right = hi - 1
+        for i in range(lo, hi):
+            v = src[i]
+            dst[left] = v
+            dst[right] = v
+            left += np.int64(v < p)
+            right -= np.int64(v > p)
+        qa = q0
+        while qa < q1 and ranks[qa] < left:
+            qa += 1
+        qb = qa
+        while qb < q1 and ranks[qb] <= right:
+            out[qb] = p
+            qb += 1
+        side = 1 - stack[top, 4]
+        if qa > q0:
+            stack[top, 0] = lo
+            stack[top, 1] = left
+            stack[top, 2] = q0
+            stack[top, 3] = qa
+            stack[top, 4] = side
+            top += 1
+        if q1 > qb:
+            stack[top, 0] = right + 1
+            stack[top, 1] = hi
+            stack[top, 2] = qb
+            stack[top, 3] = q1
+            stack[top, 4] = side
+            top += 1
 
 
 SAMPLE = 4096
@@ -176,18 +171,22 @@ def _bracketed_strict(xs, ys, m, lo_v, hi_v, row, work):
         xi = xs[i]
         yi = ys[i]
         n = m - 1 - i
-        # a row of slopes into a small buffer first, so the division vectorizes
-        for j in range(n):
-            row[j] = (ys[i + 1 + j] - yi) / (xs[i + 1 + j] - xi)
+        # slices: indices provably in range, so both loops vectorize (division included)
+        r = row[:n]
+        yy = ys[i + 1:m]
+        xx = xs[i + 1:m]
         cb = 0
         for j in range(n):
-            cb += np.int64(row[j] < lo_v)
+            v = (yy[j] - yi) / (xx[j] - xi)
+            r[j] = v
+            cb += np.int64(v < lo_v)
         below += cb
+        # branch-free compaction: always store, advance only inside the bracket (a branch
+        # here mispredicts on ~1 slope in 8 and doubled the cost of the whole pass)
         for j in range(n):
-            v = row[j]
-            if v >= lo_v and v <= hi_v:
-                work[w] = v
-                w += 1
+            v = r[j]
+            work[w] = v
+            w += np.int64((v >= lo_v) & (v <= hi_v))
     return below, w
 
 
@@ -202,11 +201,9 @@ def _bracketed_ties(xs, ys, m, lo_v, hi_v, work):
             dx = xs[j] - xi
             if dx > 0.0:  # equal x: no slope (as theilslopes)
                 v = (ys[j] - yi) / dx
-                if v < lo_v:
-                    below += 1
-                elif v <= hi_v:
-                    work[w] = v
-                    w += 1
+                below += np.int64(v < lo_v)
+                work[w] = v
+                w += np.int64((v >= lo_v) & (v <= hi_v))
     return below, w
 
 
@@ -280,31 +277,40 @@ def _theil_sen_one(xs, ys, m, z, buf, row, sample, work):
     r_l = min(r_l, k_lo)
     r_u = max(r_u, k_hi)
 
+    ranks = np.empty(4, dtype=np.int64)
+    vals = np.empty(4)
     done = False
     if nt > SMALL_PAIRS:
         ns = _sample_slopes(xs, ys, m, nt, sample)
         if ns == SAMPLE:
-            sample.sort()
             margin = int(2.0 * np.sqrt(SAMPLE)) + 8  # ~4 standard errors of a sample quantile
             ia = int(r_l / nt * SAMPLE) - margin
             ib = int(r_u / nt * SAMPLE) + 1 + margin
-            lo_v = -np.inf if ia < 0 else sample[ia]
-            hi_v = np.inf if ib >= SAMPLE else sample[ib]
+            # two order statistics of the sample, not a full sort of it (buf is free here)
+            ranks[0] = min(max(ia, 0), SAMPLE - 1)
+            ranks[1] = min(max(ib, 0), SAMPLE - 1)
+            _select_ranks(sample, buf, SAMPLE, ranks[:2], vals)
+            lo_v = -np.inf if ia < 0 else vals[0]
+            hi_v = np.inf if ib >= SAMPLE else vals[1]
             below, w = _bracketed_slopes(xs, ys, m, ties_pairs == 0, lo_v, hi_v, row, work)
             if below <= r_l and below + w > r_u:
-                _select_four(work, 0, w, r_l - below, k_lo - below, k_hi - below, r_u - below)
-                v_l = work[r_l - below]
-                v_lo = work[k_lo - below]
-                v_hi = work[k_hi - below]
-                v_u = work[r_u - below]
+                ranks[0] = r_l - below
+                ranks[1] = k_lo - below
+                ranks[2] = k_hi - below
+                ranks[3] = r_u - below
+                _select_ranks(work, buf, w, ranks, vals)
                 done = True
     if not done:
         _all_slopes(xs, ys, m, buf)
-        _select_four(buf, 0, nt, r_l, k_lo, k_hi, r_u)
-        v_l = buf[r_l]
-        v_lo = buf[k_lo]
-        v_hi = buf[k_hi]
-        v_u = buf[r_u]
+        ranks[0] = r_l
+        ranks[1] = k_lo
+        ranks[2] = k_hi
+        ranks[3] = r_u
+        _select_ranks(buf, work, nt, ranks, vals)
+    v_l = vals[0]
+    v_lo = vals[1]
+    v_hi = vals[2]
+    v_u = vals[3]
     med = v_lo if k_hi == k_lo else (v_lo + v_hi) / 2.0
     inter = _median_sorted(ysorted, m) - med * _median_sorted(xs, m)
     if not have_ci:
