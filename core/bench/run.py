@@ -43,6 +43,7 @@ class Group:
 
 GROUPS: list[Group] = [
     Group("kernels", "core.bench.kernels:bench_kernels"),
+    Group("cells", "core.bench.cells:bench_cells"),
     Group("load", "core.bench.load:bench_load"),
     Group("dashboard", "core.bench.dashboard:bench_dashboard"),
     Group("api", "core.bench.api:bench_api"),
