@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from cross_web import HTTPException  # the exception Strawberry's HTTP views turn into a status
 
 from api.context import Context
 from api.limits import MAX_BODY_BYTES
@@ -50,6 +51,14 @@ class GraphQLApp(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry calls .get() on whatever the body decodes to: refuse non-objects with a 400 first.
+        parsed = super().parse_json(data)
+        items = parsed if isinstance(parsed, list) else [parsed]
+        if not all(isinstance(item, dict) for item in items):
+            raise HTTPException(400, "the request body must be a JSON object like {\"query\": \"...\"}")
+        return parsed
 
 
 class RequestLog:

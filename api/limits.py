@@ -8,6 +8,7 @@ from datetime import datetime
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from api.errors import LIMIT, ApiError
+from api.fanout import FragmentFanoutLimiter
 
 MAX_DEPTH = 10  # deepest real query: system > pack > cells > fit > field is 5
 MAX_ALIASES = 30
@@ -39,7 +40,7 @@ class ParseLimits(SchemaExtension):
 def schema_extensions() -> list:
     """Fresh limit extensions for one schema."""
     return [ParseLimits, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)]
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), FragmentFanoutLimiter]
 
 
 def check_points(max_points: int) -> int:
