@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -43,6 +46,7 @@ from data.glossary import (
     CELL_GROUPS,
     LEVEL_SECONDS,
     LEVELS,
+    LOCAL_TZ,
     SystemKind,
     cell_label,
     spec_for,
@@ -53,6 +57,7 @@ from data.store import NotFoundError, Snapshot, open_snapshot
 METHODS = ("lttb", "minmax_lttb", "none")
 MAX_POINTS_LIMIT = 100_000
 NAMEPLATE_ENV = "BESS_NAMEPLATE_KWH"
+_LOCAL = ZoneInfo(LOCAL_TZ)
 T = TypeVar("T")
 
 
@@ -73,10 +78,14 @@ def _to_utc(t: datetime | None, name: str) -> datetime | None:
 
 
 class _VersionCache:
-    """Small LRU of values derived from one immutable store version (safe to share)."""
+    """Small LRU of values derived from one immutable store version (safe to share).
+
+    Single-flight: concurrent misses of one key compute it once; the others wait for it.
+    """
 
     def __init__(self, size: int = 64) -> None:
         self._data: OrderedDict[tuple, object] = OrderedDict()
+        self._pending: dict[tuple, Future] = {}
         self._size = size
         self._lock = threading.Lock()
 
@@ -85,11 +94,25 @@ class _VersionCache:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]  # type: ignore[return-value]
-        value = make()
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = Future()
+        if not owner:
+            return pending.result()
+        try:
+            value = make()
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(exc)
+            raise
         with self._lock:
+            del self._pending[key]
             self._data[key] = value
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
+        pending.set_result(value)
         return value
 
 
@@ -337,8 +360,22 @@ class QueryService:
         return self.cached(snap, ("cells", system_id, start, end), make)
 
     def sat_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> SatMatrix:
-        """Daily SAT voltage of every cell (cells x local days, NaN off saturation days)."""
-        return self.cell_analysis(system_id, start, end).sat
+        """Daily SAT voltage of every cell (cells x local days, NaN off saturation days) in [start, end).
+
+        A slice of the whole record's matrix: the saturation criterion is per day, so slicing
+        gives the same values as extracting the range alone, without a second analysis.
+        """
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        sat = self.cell_analysis(system_id).sat
+        keep = np.ones(sat.days.shape, dtype=bool)
+        if start is not None:
+            keep &= sat.days >= np.datetime64(start.astimezone(_LOCAL).date(), "D")
+        if end is not None:
+            keep &= sat.days <= np.datetime64((end - timedelta(milliseconds=1)).astimezone(_LOCAL).date(), "D")
+        if keep.all():
+            return sat
+        return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
+                                   saturation_day=sat.saturation_day[keep], day_median_v=sat.day_median_v[keep])
 
     def degradation(self, system_id: str, method: FitMethod | str = FitMethod.OLS) -> CellFits:
         """Per-cell SAT fits (least squares or Theil-Sen) with loss rates and projections."""

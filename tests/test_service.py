@@ -173,3 +173,39 @@ def test_pinned_view_keeps_reading_its_version_after_a_new_publish(demo_dir, tmp
     assert view.snapshot().version == before
     assert view.system("m3").signal("pf") is not None
     assert service.system("m3").signal("pf") is None
+
+
+def test_concurrent_cache_misses_compute_once():
+    import threading
+    import time
+
+    from core.service import _VersionCache
+
+    cache, calls, results = _VersionCache(), [], []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.05)  # long enough that every thread misses while the first computes
+        return 42
+
+    threads = [threading.Thread(target=lambda: results.append(cache.get(("k",), make))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 8 and len(calls) == 1
+
+
+def test_a_failed_computation_is_not_cached():
+    from core.service import _VersionCache
+
+    cache, calls = _VersionCache(), []
+
+    def boom():
+        calls.append(1)
+        raise ValueError("no")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            cache.get(("k",), boom)
+    assert len(calls) == 2

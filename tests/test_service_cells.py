@@ -90,3 +90,20 @@ def test_deviation_matrix_is_centred_on_the_pack_median(service):
     assert pack1.shape[1] > 300
     day_medians = np.nanmedian(pack1, axis=0)
     assert np.nanmax(np.abs(day_medians)) < 1.0
+
+
+def test_sat_matrix_of_a_range_equals_extracting_that_range_alone(service):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from core.cell_queries import read_sat
+
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = datetime(2024, 3, 1, tzinfo=berlin), datetime(2024, 4, 1, tzinfo=berlin)
+    sliced = service.sat_matrix("ZHPESS232A230002", start, end)
+    alone = read_sat(service.snapshot(), service.system("ZHPESS232A230002"),
+                     start.astimezone(timezone.utc), end.astimezone(timezone.utc))
+    assert str(sliced.days[0]) == "2024-03-01" and str(sliced.days[-1]) == "2024-03-31"
+    np.testing.assert_array_equal(sliced.days, alone.days)
+    np.testing.assert_array_equal(sliced.voltage_v, alone.voltage_v)
+    np.testing.assert_array_equal(sliced.saturation_day, alone.saturation_day)
