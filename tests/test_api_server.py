@@ -1,4 +1,4 @@
-"""The one server: `bess serve` as a subprocess (dashboard, GraphQL, health), and README-api.md's examples."""
+"""The one server: `bess serve` as a subprocess (dashboard, GraphQL, health), and the README's GraphQL examples."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from core.service import QueryService
 from test_api_support import GraphQLClient, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README-api.md"
+README = ROOT / "README.md"
 
 
 def _blocks(lang: str) -> list[str]:
