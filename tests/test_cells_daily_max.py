@@ -23,6 +23,19 @@ def test_kernel_equals_reference(n_cells, n_days, n_samples, nan_share):
     np.testing.assert_array_equal(got, want)
 
 
+def test_sorted_runs_with_a_later_revisit_equal_the_reference():
+    """Exports come sorted by cell then time (runs of one (cell, day)); a run may also come back."""
+    rng = np.random.default_rng(3)
+    ci = np.repeat(np.arange(4), 300)
+    di = np.tile(np.repeat(np.arange(10), 30), 4)
+    v = rng.uniform(3.0, 3.6, ci.size)
+    v[::7] = np.nan
+    ci = np.concatenate([ci, [2, 0]])  # revisits of (2, 5) and (0, 0) after their runs ended
+    di = np.concatenate([di, [5, 0]])
+    v = np.concatenate([v, [3.9, 2.0]])
+    np.testing.assert_array_equal(daily_max_matrix(ci, di, v, 4, 10), daily_max_matrix_reference(ci, di, v, 4, 10))
+
+
 def test_values_by_hand():
     ci = np.array([0, 0, 0, 1, 1])
     di = np.array([0, 0, 1, 1, 1])
@@ -42,10 +55,13 @@ def test_nan_first_does_not_hide_a_later_value():
     ([0, 1], [0, 0], [3.0], "one length"),
     ([0.0, 1.0], [0, 0], [3.0, 3.0], "cell_index must be integer"),
     ([0, 1], [0, 0], [3.0, np.inf], "inf"),
+    ([0, 1, 5], [0, 0, 0], [3.0, 3.0, 3.0], "got 5 at position 2"),
 ])
 def test_validation(ci, di, v, msg):
     with pytest.raises(ValueError, match=msg):
         daily_max_matrix(np.array(ci), np.array(di), np.array(v), 2, 1)
+    with pytest.raises(ValueError, match=msg):
+        daily_max_matrix_reference(np.array(ci), np.array(di), np.array(v), 2, 1)
 
 
 def test_from_long_sorts_rows_and_fills_the_calendar():

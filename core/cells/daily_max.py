@@ -12,19 +12,35 @@ from core.cells._robust import readonly
 
 @njit(cache=True)
 def _daily_max_kernel(cell_index, day_index, voltage_v, out):
-    # one pass over the samples; NaN readings are skipped so a missing value never hides a maximum
+    """Fill ``out`` in one pass; return -1, or the position of the first out-of-range or infinite sample.
+
+    Checking inside the pass saves five extra reads of the inputs; keeping a running maximum while
+    (cell, day) stays the same (exports come sorted by cell, then time) avoids a dependent
+    read-compare-write on ``out`` for every sample.
+    """
+    n_cells, n_days = out.shape
+    run_c, run_d = -1, -1
+    run_max = np.nan
     for i in range(voltage_v.shape[0]):
-        v = voltage_v[i]
-        if np.isnan(v):
-            continue
         c = cell_index[i]
         d = day_index[i]
-        cur = out[c, d]
-        if np.isnan(cur) or v > cur:
-            out[c, d] = v
+        v = voltage_v[i]
+        if c < 0 or c >= n_cells or d < 0 or d >= n_days or np.isinf(v):
+            return i
+        if c != run_c or d != run_d:
+            if run_c >= 0:
+                out[run_c, run_d] = run_max
+            run_c, run_d = c, d
+            run_max = out[c, d]  # a (cell, day) may come back later in unsorted input
+        # NaN readings are skipped so a missing value never hides a maximum
+        if v > run_max or (np.isnan(run_max) and not np.isnan(v)):
+            run_max = v
+    if run_c >= 0:
+        out[run_c, run_d] = run_max
+    return -1
 
 
-def _validate(cell_index, day_index, voltage_v, n_cells, n_days):
+def _validate_shapes(cell_index, day_index, voltage_v, n_cells, n_days):
     cell_index = np.asarray(cell_index)
     day_index = np.asarray(day_index)
     voltage_v = np.asarray(voltage_v)
@@ -41,17 +57,25 @@ def _validate(cell_index, day_index, voltage_v, n_cells, n_days):
         raise ValueError(f"voltage_v must be numeric, got {voltage_v.dtype}")
     if int(n_cells) < 0 or int(n_days) < 0:
         raise ValueError(f"n_cells and n_days must be >= 0, got {n_cells} and {n_days}")
-    if cell_index.size:
-        lo, hi = int(cell_index.min()), int(cell_index.max())
-        if lo < 0 or hi >= n_cells:
-            raise ValueError(f"cell_index must lie in 0..{n_cells - 1}, got {lo}..{hi}")
-        lo, hi = int(day_index.min()), int(day_index.max())
-        if lo < 0 or hi >= n_days:
-            raise ValueError(f"day_index must lie in 0..{n_days - 1}, got {lo}..{hi}")
-    if np.isinf(voltage_v).any():
-        raise ValueError("voltage_v must not contain +/-inf (use NaN for missing readings)")
     return (np.ascontiguousarray(cell_index, dtype=np.int64), np.ascontiguousarray(day_index, dtype=np.int64),
             np.ascontiguousarray(voltage_v, dtype=np.float64))
+
+
+def _bad_sample_error(i: int, ci, di, v, n_cells: int, n_days: int) -> ValueError:
+    if not 0 <= ci[i] < n_cells:
+        return ValueError(f"cell_index must lie in 0..{n_cells - 1}, got {ci[i]} at position {i}")
+    if not 0 <= di[i] < n_days:
+        return ValueError(f"day_index must lie in 0..{n_days - 1}, got {di[i]} at position {i}")
+    return ValueError(f"voltage_v must not contain +/-inf (use NaN for missing readings): {v[i]} at position {i}")
+
+
+def _validate(cell_index, day_index, voltage_v, n_cells, n_days):
+    """Full validation for the reference (the kernel checks values in its own pass)."""
+    ci, di, v = _validate_shapes(cell_index, day_index, voltage_v, n_cells, n_days)
+    bad = np.flatnonzero((ci < 0) | (ci >= n_cells) | (di < 0) | (di >= n_days) | np.isinf(v))
+    if bad.size:
+        raise _bad_sample_error(int(bad[0]), ci, di, v, int(n_cells), int(n_days))
+    return ci, di, v
 
 
 def daily_max_matrix(cell_index: np.ndarray, day_index: np.ndarray, voltage_v: np.ndarray,
@@ -69,9 +93,11 @@ def daily_max_matrix(cell_index: np.ndarray, day_index: np.ndarray, voltage_v: n
     -------
     (n_cells, n_days) float64 [V]
     """
-    ci, di, v = _validate(cell_index, day_index, voltage_v, n_cells, n_days)
+    ci, di, v = _validate_shapes(cell_index, day_index, voltage_v, n_cells, n_days)
     out = np.full((int(n_cells), int(n_days)), np.nan)
-    _daily_max_kernel(ci, di, v, out)
+    bad = _daily_max_kernel(ci, di, v, out)
+    if bad >= 0:
+        raise _bad_sample_error(int(bad), ci, di, v, int(n_cells), int(n_days))
     return out
 
 
