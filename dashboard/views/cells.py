@@ -134,8 +134,7 @@ class CellView(ViewBase):
         if sat is None:
             return self._missing("sat_matrix")
         m = sat_to_matrix(sat(self.state.system, *self.window()))
-        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang)), backend="plotly",
-                                 css_classes=["sat-surface"])
+        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang)), backend="plotly")
 
     # -- tables of the cell analytics --------------------------------------------------------
 
@@ -265,7 +264,8 @@ class CellView(ViewBase):
             md("sat_overview"), later(self.sat_overview),
             md("surface"), pn.widgets.Toggle.from_param(self.param.show_surface, name=tr("show_surface", lang),
                                                         width=220, css_classes=["surface-toggle"]),
-            later(self.surface),
+            # The class sits on the section: the section swaps its content in place when toggled.
+            self.section(self.surface, defer=True, css_classes=["sat-surface"]),
             md("health"), later(self.health),
             md("pack_trends"), later(self.trends),
             md("degradation"),
