@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import os
-from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from data.clean import duplicate_counts, merge_parts
+import numpy as np
+import pyarrow as pa
+
+from data.clean import CleanSeries, duplicate_counts, merge_parts
 from data.discover import SourceFile, Unit
 from data.glossary import LEVELS, spec_for
 from data.manifest import SourceRecord, UnitRecord
 from data.parquet_out import LevelWriter
 from data.parse import ParsedFile, parse_file
-from data.pyramid import level_tables
+from data.pyramid import group_level_tables, level_tables
 from data.store import signal_relpath
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))
-PREFETCH = 2 * WORKERS
+# Cells are parsed and aggregated in batches of about this much CSV: large enough that
+# the per-call cost of NumPy and Arrow vanishes, small enough to bound memory (a batch
+# costs ~6x its CSV size in arrays; two are in flight).
+BATCH_BYTES = 24 << 20
 
 
 def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, str]) -> UnitRecord:
     """Parse, clean and aggregate the unit's files; write its level files under ``version_dir``.
 
-    Memory holds one signal (one cell, for a cell group) at a time.
+    Memory holds one signal, or one batch of cells of a cell group, at a time.
     """
     by_signal: dict[str, list[SourceFile]] = {}
     for f in unit.sources:
@@ -35,13 +42,22 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
     records: list[SourceRecord] = []
     dropped: Counter[str] = Counter()
     rows = 0
-    for signal, parsed, series, levels in _prepared(order, by_signal, unit.cell_group is not None):
-        records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
-        dropped.update(duplicate_counts(series))
-        rows += series.frame.height
-        for lvl, table in levels.items():
-            writers[lvl].append(table)
-    outputs = {lvl: w for lvl in LEVELS if (w := writers[lvl].close()) is not None}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        writes: list[Future] = []
+        for batch in _parsed_batches(order, by_signal, pool):
+            series = []
+            for signal, parsed in batch:
+                records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
+                s = merge_parts([(p.ts_ms, p.value) for p in parsed])
+                dropped.update(duplicate_counts(s))
+                rows += len(s.ts_ms)
+                series.append((signal, s))
+            tables = _tables(series, unit.cell_group is not None)
+            _wait(writes)  # a writer takes its batches in order
+            writes = [pool.submit(writers[lvl].append, table) for lvl, table in tables.items()]
+        _wait(writes)
+        closed = list(pool.map(LevelWriter.close, (writers[lvl] for lvl in LEVELS)))
+    outputs = {lvl: w for lvl, w in zip(LEVELS, closed) if w is not None}
     spec = spec_for(order[0])
     return UnitRecord(
         system_id=unit.system_id,
@@ -58,36 +74,75 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
     )
 
 
-def _prepare(signal: str, files: list[SourceFile]):
-    spec = spec_for(signal)
-    parsed = [parse_file(f.path, spec) for f in files]
-    series = merge_parts([p.frame for p in parsed])
-    levels = {}
-    if series.frame.height:
-        cell = (spec.pack, spec.cell) if spec.cell_group else None
-        ts = series.frame["ts"].dt.epoch("ms").to_numpy()
-        levels = level_tables(ts, series.frame["value"].to_numpy(), spec.aggregation, cell)
-    return signal, parsed, series, levels
+def _wait(futures: list[Future]) -> None:
+    wait(futures)
+    for f in futures:
+        f.result()  # re-raise a writer's error here
 
 
-def _prepared(order: list[str], by_signal: dict[str, list[SourceFile]], parallel: bool):
-    """Yield prepared signals in order; cells are prepared a few at a time on worker threads.
+def _parsed_batches(order: list[str], by_signal: dict[str, list[SourceFile]],
+                    pool: ThreadPoolExecutor) -> Iterator[list[tuple[str, list[ParsedFile]]]]:
+    """Batches of (signal, parsed files) in order; the next batch is parsed while one is used.
 
-    Polars, NumPy and the Numba kernel release the GIL, so threads overlap; the window
-    bounds memory to PREFETCH signals (the writers must still append in cell order).
+    The file parser releases the GIL for most of its work (file reads, the Numba kernel,
+    large NumPy operations), so worker threads overlap.
     """
-    if not parallel or len(order) < 2:
-        for signal in order:
-            yield _prepare(signal, by_signal[signal])
-        return
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pending: deque = deque()
-        for signal in order:
-            pending.append(pool.submit(_prepare, signal, by_signal[signal]))
-            if len(pending) >= PREFETCH:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    batches = _batches(order, by_signal)
+
+    def submit(batch: list[str]) -> list[tuple[str, list[Future]]]:
+        return [(s, [pool.submit(parse_file, f.path, spec_for(s)) for f in by_signal[s]]) for s in batch]
+
+    pending = [submit(b) for b in batches[:2]]
+    for i in range(len(batches)):
+        ready = pending.pop(0)
+        yield [(s, [f.result() for f in futs]) for s, futs in ready]
+        if i + 2 < len(batches):
+            pending.append(submit(batches[i + 2]))
+
+
+def _batches(order: list[str], by_signal: dict[str, list[SourceFile]]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    size = 0
+    for signal in order:
+        if size >= BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(signal)
+        size += sum(f.size_bytes for f in by_signal[signal])
+    return out
+
+
+def _tables(series: list[tuple[str, CleanSeries]], cells: bool) -> dict:
+    """Level tables of one batch: a scalar signal alone, cells all at once per aggregation."""
+    series = [(s, c) for s, c in series if len(c.ts_ms)]
+    if not series:
+        return {}
+    if not cells:
+        (signal, s), = series
+        return level_tables(s.ts_ms, s.value, spec_for(signal).aggregation)
+    out: dict = {}
+    for run in _runs_by_aggregation(series):
+        specs = [spec_for(signal) for signal, _ in run]
+        lengths = [len(s.ts_ms) for _, s in run]
+        group = np.repeat(np.arange(len(run), dtype=np.int32), lengths)
+        tables = group_level_tables(
+            np.concatenate([s.ts_ms for _, s in run]), np.concatenate([s.value for _, s in run]),
+            specs[0].aggregation, group,
+            np.array([sp.pack or 0 for sp in specs], np.int16), np.array([sp.cell or 0 for sp in specs], np.int16))
+        for lvl, t in tables.items():
+            out.setdefault(lvl, []).append(t)
+    return {lvl: ts[0] if len(ts) == 1 else pa.concat_tables(ts) for lvl, ts in out.items()}
+
+
+def _runs_by_aggregation(series: list[tuple[str, CleanSeries]]) -> list[list[tuple[str, CleanSeries]]]:
+    runs: list[list[tuple[str, CleanSeries]]] = []
+    for item in series:
+        agg = spec_for(item[0]).aggregation
+        if runs and spec_for(runs[-1][0][0]).aggregation is agg:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _cell_order(signal: str) -> tuple[int, int]:
@@ -104,7 +159,7 @@ def _record(f: SourceFile, p: ParsedFile, digest: str) -> SourceRecord:
         mtime_ns=f.mtime_ns,
         sha256=digest,
         rows_read=p.rows_read,
-        rows_kept=p.frame.height,
+        rows_kept=len(p.ts_ms),
         dropped=dict(p.dropped),
         problems=p.problems,
         fatal=p.fatal,

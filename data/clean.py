@@ -14,35 +14,44 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from data.parse import Drop, empty_frame
+from data.parse import Drop, series_frame
 
 
 @dataclass(frozen=True)
 class CleanSeries:
-    frame: pl.DataFrame  # ts strictly increasing, value Float64
+    ts_ms: np.ndarray  # int64 UTC ms, strictly increasing
+    value: np.ndarray  # float64
     duplicate_exact: int
     duplicate_conflict: int
 
+    @property
+    def frame(self) -> pl.DataFrame:
+        return series_frame(self.ts_ms, self.value)
 
-def merge_parts(parts: list[pl.DataFrame]) -> CleanSeries:
-    """Concatenate parts in the given (file) order, sort by time, resolve duplicates."""
-    parts = [p for p in parts if p.height]
+
+def merge_parts(parts: list[tuple[np.ndarray, np.ndarray]]) -> CleanSeries:
+    """Concatenate (ts ms, value) parts in the given (file) order, sort by time, resolve duplicates."""
+    parts = [p for p in parts if len(p[0])]
     if not parts:
-        return CleanSeries(empty_frame(), 0, 0)
-    df = pl.concat(parts, how="vertical", rechunk=True)
-    if df.height < 2 or (np.diff(df["ts"].dt.epoch("ms").to_numpy()) > 0).all():
-        return CleanSeries(df, 0, 0)  # the common case: one clean file in time order
-    ts = df["ts"].dt.epoch("ms").to_numpy()
+        return CleanSeries(np.zeros(0, np.int64), np.zeros(0, np.float64), 0, 0)
+    ts = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+    value = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+    if len(ts) < 2 or (ts[1:] > ts[:-1]).all():
+        return CleanSeries(ts, value, 0, 0)  # the common case: one clean file in time order
     # Stable sort keeps file order among equal instants, so "last" is "last in file order".
     order = np.argsort(ts, kind="stable")
     ts_sorted = ts[order]
     last_of_run = np.concatenate((ts_sorted[1:] != ts_sorted[:-1], [True]))
     in_dup_run = ~last_of_run | np.concatenate(([False], ~last_of_run[:-1]))
-    dups = df[order[in_dup_run]]
-    pairs = dups.select(pl.struct("ts", "value").n_unique()).item() if dups.height else 0
+    dup_ts, dup_value = ts_sorted[in_dup_run], value[order[in_dup_run]]
+    pairs = 0
+    if len(dup_ts):  # distinct (instant, value) pairs among the duplicated rows
+        o = np.lexsort((dup_value, dup_ts))
+        a, b = dup_ts[o], dup_value[o]
+        pairs = 1 + int(np.count_nonzero((a[1:] != a[:-1]) | (b[1:] != b[:-1])))
     runs = int(np.count_nonzero(in_dup_run & last_of_run))
-    out = df[order[last_of_run]]
-    return CleanSeries(out, dups.height - pairs, pairs - runs)
+    keep = order[last_of_run]
+    return CleanSeries(ts[keep], value[keep], len(dup_ts) - pairs, pairs - runs)
 
 
 def duplicate_counts(series: CleanSeries) -> dict[str, int]:

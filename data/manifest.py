@@ -45,7 +45,7 @@ from pathlib import Path
 from data.parquet_out import WrittenFile
 
 MANIFEST_VERSION = 1
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: levels from raw samples in one kernel pass, full row groups, value dictionaries
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 # touches one or two row groups; cell files start a new row group at every cell.
 ROW_GROUP_ROWS = 65_536
 ZSTD_LEVEL = 3
+DICTIONARY_PAGE_BYTES = 16 << 10
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,11 @@ def iso_ms(epoch_ms: int | None) -> str | None:
 
 
 class LevelWriter:
-    """Appends Arrow tables (one cell, or the whole signal) to one Parquet file of one level.
+    """Appends Arrow tables (many cells, or the whole signal) to one Parquet file of one level.
 
-    Small tables (coarse levels of one cell) are buffered into row groups of about
-    ROW_GROUP_ROWS rows: thousands of tiny row groups cost more to read than they prune.
+    Rows are written in row groups of exactly ROW_GROUP_ROWS (the last one shorter); a
+    remainder waits for the next append: thousands of tiny row groups cost more to read
+    than they prune.
     """
 
     def __init__(self, version_dir: Path, relpath: str, level: str, sort_keys: tuple[str, ...]):
@@ -67,14 +69,17 @@ class LevelWriter:
         self._buffer.append(table)
         self._buffered += table.num_rows
         if self._buffered >= ROW_GROUP_ROWS:
-            self._flush()
+            self._flush(whole_groups=True)
 
-    def _flush(self) -> None:
+    def _flush(self, whole_groups: bool = False) -> None:
         if not self._buffer:
             return
         # One chunk per column: the writer is ~8x slower on many small chunks.
         table = pa.concat_tables(self._buffer).combine_chunks() if len(self._buffer) > 1 else self._buffer[0]
-        self._buffer, self._buffered = [], 0
+        n = table.num_rows - table.num_rows % ROW_GROUP_ROWS if whole_groups else table.num_rows
+        rest = table.slice(n)
+        self._buffer, self._buffered = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+        table = table.slice(0, n)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             names = table.schema.names
@@ -82,8 +87,12 @@ class LevelWriter:
                 self.path, table.schema, compression="zstd", compression_level=ZSTD_LEVEL,
                 write_statistics=True,
                 # Sorted ms timestamps delta-encode to a few bits per row; pack/cell/count
-                # repeat, so dictionaries suit them; float values compress best plain.
-                use_dictionary=[c for c in ("pack", "cell", "count") if c in names],
+                # repeat in long runs that zstd alone shrinks fastest. Sensor values repeat
+                # (a cell voltage has ~1,000 distinct mV readings): a dictionary makes them
+                # smaller and the write faster; a small dictionary page limit falls back to
+                # plain early for values that do not repeat (means of many samples).
+                use_dictionary=[c for c in ("value", "min", "max") if c in names],
+                dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
                 column_encoding={"ts": "DELTA_BINARY_PACKED"},
                 sorting_columns=[pq.SortingColumn(names.index(k)) for k in self.sort_keys],
             )

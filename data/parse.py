@@ -12,9 +12,11 @@ import numpy as np
 import polars as pl
 
 from data.glossary import SignalSpec
+from data.plainkernel import NOT_PLAIN, parse_plain_kernel
 from data.sentinels import sentinels_for
-from data.sniff import sniff
-from data.timeparse import UTC_DTYPE, parse_timestamps
+from data.sniff import BOM, SAMPLE_BYTES, Sniffed, sniff_bytes
+from data.timekernel import WITH_OFFSET
+from data.timeparse import UTC_DTYPE, parse_timestamps, resolve_utc
 
 TIMESTAMP_NAMES = ("timestamp", "time", "date", "datetime", "ts", "zeitstempel")
 NULL_STRINGS = ("", "nan", "null", "none", "-", "--", "n/a", "na", "#n/a", "nil", "?")
@@ -41,7 +43,8 @@ class ParsedFile:
     """Rows of one file that survived parsing (file order, nulls and sentinels removed)."""
 
     path: Path
-    frame: pl.DataFrame  # ts Datetime[ms, UTC], value Float64
+    ts_ms: np.ndarray  # int64, UTC ms since the epoch
+    value: np.ndarray  # float64
     rows_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
@@ -50,19 +53,43 @@ class ParsedFile:
     fold_second_pass: int = 0
     out_of_order: int = 0
 
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The rows as a Polars frame: ts Datetime[ms, UTC], value Float64."""
+        return series_frame(self.ts_ms, self.value)
+
+
+def series_frame(ts_ms: np.ndarray, value: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({
+        "ts": pl.Series("ts", ts_ms, dtype=pl.Int64).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        "value": pl.Series("value", value, dtype=pl.Float64),
+    })
+
 
 def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema={"ts": UTC_DTYPE, "value": pl.Float64})
 
 
-def parse_file(path: Path, spec: SignalSpec) -> ParsedFile:
-    """Read one export file; never raises for bad content, only reports it."""
+_NO_TS = np.zeros(0, np.int64)
+_NO_VALUE = np.zeros(0, np.float64)
+
+
+def parse_file(path: Path, spec: SignalSpec, *, fast: bool = True) -> ParsedFile:
+    """Read one export file; never raises for bad content, only reports it.
+
+    ``fast=False`` skips the plain-file kernel (tests compare both paths).
+    """
     try:
-        sn = sniff(path)
+        data = path.read_bytes()
     except OSError as exc:
         return _fatal(path, f"cannot read: {exc.strerror or exc}")
+    sn = sniff_bytes(data[:SAMPLE_BYTES], data[-1:])
     if sn.problem:
         return _fatal(path, sn.problem)
+    if fast:
+        parsed = _parse_plain(path, data, sn, spec)
+        if parsed is not None:
+            return parsed
     try:
         raw = _read_strings(path, sn.delimiter)
     except OSError as exc:
@@ -75,7 +102,65 @@ def parse_file(path: Path, spec: SignalSpec) -> ParsedFile:
 
 
 def _fatal(path: Path, reason: str, rows_read: int = 0) -> ParsedFile:
-    return ParsedFile(path, empty_frame(), rows_read, {}, (reason,), fatal=reason)
+    return ParsedFile(path, _NO_TS, _NO_VALUE, rows_read, {}, (reason,), fatal=reason)
+
+
+def _parse_plain(path: Path, data: bytes, sn: Sniffed, spec: SignalSpec) -> ParsedFile | None:
+    """The common file (header, then ``timestamp<sep>number`` lines) straight from its bytes.
+
+    None when the file is anything else: the tolerant reader then decides every row, so
+    the result never depends on which path read the file.
+    """
+    start = len(BOM) if data.startswith(BOM) else 0
+    eol = data.find(b"\n", start)
+    sep = sn.delimiter.encode()
+    header = data[start:eol].rstrip(b"\r")
+    names = header.split(sep)
+    if eol < 0 or len(names) != 2 or b'"' in header:
+        return None
+    if names[1].decode("utf-8", errors="replace").strip().lower() in TIMESTAMP_NAMES:
+        return None  # the timestamp is the second column: rare, left to the tolerant reader
+    n_max = data.count(b"\n", eol + 1) + 1
+    wall = np.empty(n_max, np.int64)
+    off = np.empty(n_max, np.int64)
+    flags = np.empty(n_max, np.int8)
+    value = np.empty(n_max, np.float64)
+    n = parse_plain_kernel(np.frombuffer(data, np.uint8), eol + 1, sep[0], sep != b",", wall, off, flags, value)
+    if n == NOT_PLAIN or n == 0:
+        return None
+    wall, off, flags, value = wall[:n], off[:n], flags[:n], value[:n]
+    sentinel = _sentinels(value, spec)
+    if sentinel is not None and sentinel[-1] and not sn.ends_with_newline:
+        return None  # a cut-off last line that parses as a sentinel is reported as truncated
+    utc, gap_n, fold_n = resolve_utc(wall, np.ones(n, bool), off, flags == WITH_OFFSET)
+    dropped = {}
+    if sentinel is not None:
+        dropped[Drop.SENTINEL] = int(sentinel.sum())
+        utc, value = utc[~sentinel], value[~sentinel]
+    problems = [_gap_problem(gap_n)] if gap_n else []
+    fatal = None if len(utc) else f"no usable rows ({_summary(dropped)})"
+    ooo = int(np.count_nonzero(utc[1:] < utc[:-1]))
+    return ParsedFile(path, utc, value, n, dropped, tuple(problems), fatal, gap_n, fold_n, ooo)
+
+
+def _sentinels(value: np.ndarray, spec: SignalSpec) -> np.ndarray | None:
+    """Mask of sentinel values, or None when there is none (the usual case)."""
+    codes = np.asarray(sentinels_for(spec))
+    # Every code is far from zero: only values that large need the exact comparison.
+    big = np.abs(value) >= np.abs(codes).min()
+    if not big.any():
+        return None
+    idx = np.flatnonzero(big)
+    hit = np.isin(value[idx], codes)
+    if not hit.any():
+        return None
+    mask = np.zeros(len(value), bool)
+    mask[idx[hit]] = True
+    return mask
+
+
+def _gap_problem(gap_n: int) -> str:
+    return f"{gap_n} local timestamps in the spring-forward gap (do not exist); shifted forward 1 hour"
 
 
 def _read_strings(path: Path, sep: str) -> pl.DataFrame:
@@ -170,14 +255,13 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     dropped = dict(sorted(dropped.items()))
     problems = _problems(code, raw[ts_col], raw[val_col], ts_col, val_col)
     if times.gap_shifted:
-        problems.append(f"{times.gap_shifted} local timestamps in the spring-forward gap (do not exist); "
-                        "shifted forward 1 hour")
+        problems.append(_gap_problem(times.gap_shifted))
     keep = pl.Series(code == 0)
-    good = pl.DataFrame({"ts": times.utc, "value": value}).filter(keep)
-    ts_ms = good["ts"].dt.epoch("ms").to_numpy()
-    ooo = int((np.diff(ts_ms) < 0).sum())
-    fatal = None if good.height else f"no usable rows ({_summary(dropped)})"
-    return ParsedFile(path, good, raw.height, dropped, tuple(problems), fatal,
+    ts_ms = times.utc.filter(keep).dt.epoch("ms").to_numpy().astype(np.int64, copy=False)
+    good = value.filter(keep).to_numpy().astype(np.float64, copy=False)
+    ooo = int(np.count_nonzero(ts_ms[1:] < ts_ms[:-1]))
+    fatal = None if len(ts_ms) else f"no usable rows ({_summary(dropped)})"
+    return ParsedFile(path, ts_ms, good, raw.height, dropped, tuple(problems), fatal,
                       times.gap_shifted, times.fold_second_pass, ooo)
 
 

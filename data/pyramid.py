@@ -1,7 +1,7 @@
-"""Aggregate one clean series into the pyramid levels (5min, 15min, 1h UTC bins; 1d local days).
+"""Aggregate clean series into the pyramid levels (5min, 15min, 1h UTC bins; 1d local days).
 
 The series is sorted and every bin key is monotonic in time, so each level is a single
-``reduceat`` pass over contiguous runs rather than a hash group-by.
+pass over contiguous runs (data/levelkernel.py) rather than a hash group-by.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 
 from data.glossary import LEVELS, Aggregation
+from data.levelkernel import BY_HOUR_TABLE, BY_KEYS, HOUR_MS, LAST, MAX, MEAN, MIN, reduce_level
 from data.timeparse import UTC_DTYPE
 from data.tzmap import local_day_start_utc
 
@@ -22,30 +23,62 @@ def build_levels(raw: pl.DataFrame, aggregation: Aggregation) -> dict[str, pl.Da
     """All levels of one series as Polars frames; ``raw`` (ts, value) sorted, no duplicate ts."""
     ts = raw["ts"].dt.epoch("ms").to_numpy()
     levels = level_arrays(ts, raw["value"].to_numpy(), aggregation)
-    return {"raw": raw.select("ts", "value"), **{lvl: _frame(levels[lvl]) for lvl in LEVELS[1:]}}
+    return {"raw": raw.select("ts", "value"), **{lvl: _frame(levels[lvl][:5]) for lvl in LEVELS[1:]}}
 
 
-def level_arrays(ts_ms: np.ndarray, value: np.ndarray, aggregation: Aggregation) -> dict[str, tuple]:
-    """Levels above raw as (bin start ms, value, min, max, count) arrays.
+def level_arrays(ts_ms: np.ndarray, value: np.ndarray, aggregation: Aggregation,
+                 group: np.ndarray | None = None) -> dict[str, tuple]:
+    """Levels above raw as (bin start ms, value, min, max, count, group) arrays.
 
-    5min is aggregated from raw; coarser levels from 5min (exact: every 5-min bin lies
-    inside one 15-min, 1-h and local-day bin, as Europe/Berlin offsets are whole hours).
-    The mean is carried up weighted by count, so it equals the mean of the raw samples.
+    Every level is aggregated from the raw samples (the mean is the mean of the raw
+    samples in the bin). ``group`` (e.g. the cell of each row of many cells, each sorted
+    by time, one after the other) keeps bins of different groups apart; its entry per
+    level is None without it.
     """
-    five = _reduce(ts_ms - ts_ms % BIN_MS["5min"], value, value, value, np.ones(len(value), np.int64), aggregation)
-    levels = {"5min": five}
-    for level in ("15min", "1h"):
-        levels[level] = _reduce(five[0] - five[0] % BIN_MS[level], *five[1:], aggregation)
-    levels["1d"] = _reduce(local_day_start_utc(five[0]), *five[1:], aggregation)
-    return {level: levels[level] for level in LEVELS[1:]}  # KeyError: a new glossary level needs a rule
+    ts_ms = np.ascontiguousarray(ts_ms, dtype=np.int64)
+    value = np.ascontiguousarray(value, dtype=np.float64)
+    g = np.zeros(len(ts_ms), np.int32) if group is None else np.ascontiguousarray(group)
+    agg = _AGG_CODE[aggregation]
+    out = {level: reduce_level(ts_ms, value, g, agg, BIN_MS[level]) for level in BIN_MS}
+    out["1d"] = reduce_level(ts_ms, value, g, agg, *_local_day_table(ts_ms))
+    if group is None:
+        out = {level: t[:5] + (None,) for level, t in out.items()}
+    return {level: out[level] for level in LEVELS[1:]}  # KeyError: a new glossary level needs a rule
+
+
+_AGG_CODE = {Aggregation.MEAN: MEAN, Aggregation.LAST: LAST, Aggregation.MAX: MAX, Aggregation.MIN: MIN}
+# Local days are looked up per UTC hour (Europe/Berlin changes offset on whole hours, so an
+# hour lies inside one local day); beyond this span the day is computed per row instead.
+MAX_TABLE_HOURS = 4_000_000
+
+
+def _local_day_table(ts_ms: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(bin mode, first hour, table) for reduce_level_kernel's local-day level."""
+    if len(ts_ms) == 0:
+        return BY_HOUR_TABLE, 0, None
+    lo, hi = int(ts_ms.min()), int(ts_ms.max())
+    h0, h1 = lo - lo % HOUR_MS, hi - hi % HOUR_MS
+    hours = (h1 - h0) // HOUR_MS + 1
+    if hours > MAX_TABLE_HOURS:
+        return BY_KEYS, 0, local_day_start_utc(ts_ms)
+    return BY_HOUR_TABLE, h0, local_day_start_utc(h0 + np.arange(hours, dtype=np.int64) * HOUR_MS)
 
 
 def level_tables(ts_ms: np.ndarray, value: np.ndarray, aggregation: Aggregation,
                  cell: tuple[int, int] | None = None) -> dict[str, pa.Table]:
     """All levels as Arrow tables in the store schema (with pack, cell first for a cell)."""
     out = {"raw": _table({"ts": ts_ms, "value": value}, cell)}
-    for level, (ts, v, lo, hi, n) in level_arrays(ts_ms, value, aggregation).items():
+    for level, (ts, v, lo, hi, n, _group) in level_arrays(ts_ms, value, aggregation).items():
         out[level] = _table({"ts": ts, "value": v, "min": lo, "max": hi, "count": n}, cell)
+    return out
+
+
+def group_level_tables(ts_ms: np.ndarray, value: np.ndarray, aggregation: Aggregation,
+                       group: np.ndarray, pack: np.ndarray, cell: np.ndarray) -> dict[str, pa.Table]:
+    """All levels of many cells at once; ``group`` indexes ``pack`` and ``cell`` (Int16 arrays)."""
+    out = {"raw": _cells_table({"ts": ts_ms, "value": value}, pack[group], cell[group])}
+    for level, (ts, v, lo, hi, n, g) in level_arrays(ts_ms, value, aggregation, group).items():
+        out[level] = _cells_table({"ts": ts, "value": v, "min": lo, "max": hi, "count": n}, pack[g], cell[g])
     return out
 
 
@@ -54,36 +87,21 @@ _ARROW_TYPES = {"ts": pa.timestamp("ms", tz="UTC"), "value": pa.float64(), "min"
 
 
 def _table(cols: dict[str, np.ndarray], cell: tuple[int, int] | None) -> pa.Table:
+    if cell is None:
+        return _cells_table(cols, None, None)
+    n = len(cols["ts"])
+    return _cells_table(cols, np.full(n, cell[0], dtype=np.int16), np.full(n, cell[1], dtype=np.int16))
+
+
+def _cells_table(cols: dict[str, np.ndarray], pack: np.ndarray | None, cell: np.ndarray | None) -> pa.Table:
     arrays, names = [], []
-    if cell is not None:
-        n = len(cols["ts"])
-        for name, x in zip(("pack", "cell"), cell):
-            arrays.append(pa.array(np.full(n, x, dtype=np.int16)))
-            names.append(name)
+    if pack is not None:
+        arrays += [pa.array(pack.astype(np.int16, copy=False)), pa.array(cell.astype(np.int16, copy=False))]
+        names += ["pack", "cell"]
     for name, x in cols.items():
-        arrays.append(pa.array(x.astype(np.uint32) if name == "count" else x, type=_ARROW_TYPES[name]))
+        arrays.append(pa.array(x.astype(np.uint32, copy=False) if name == "count" else x, type=_ARROW_TYPES[name]))
         names.append(name)
     return pa.Table.from_arrays(arrays, names=names)
-
-
-def _reduce(key, value, vmin, vmax, count, aggregation: Aggregation):
-    """(bin start ms, value, min, max, count) over runs of equal ``key``."""
-    n = len(key)
-    if n == 0:
-        e = np.zeros(0)
-        return np.zeros(0, np.int64), e, e, e, np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    ends = np.concatenate((starts[1:], [n]))
-    cnt = np.add.reduceat(count, starts)
-    if aggregation is Aggregation.MEAN:
-        out = np.add.reduceat(value * count, starts) / cnt
-    elif aggregation is Aggregation.LAST:
-        out = value[ends - 1]
-    elif aggregation is Aggregation.MAX:
-        out = np.maximum.reduceat(value, starts)
-    else:
-        out = np.minimum.reduceat(value, starts)
-    return key[starts], out, np.minimum.reduceat(vmin, starts), np.maximum.reduceat(vmax, starts), cnt
 
 
 def _frame(cols) -> pl.DataFrame:

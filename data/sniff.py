@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,17 @@ def sniff(path: Path) -> Sniffed:
         if size > len(head):
             fh.seek(-1, os.SEEK_END)
         last = fh.read(1) if size > len(head) else head[-1:]
+    return sniff_bytes(head, last)
+
+
+def sniff_bytes(head: bytes, last: bytes) -> Sniffed:
+    """As :func:`sniff`, from a file's first SAMPLE_BYTES bytes and its last byte."""
     if not head.strip(BOM + b" \r\n\t"):
         return Sniffed(None, "", True, "empty file (no header, no data)")
     if _looks_binary(head):
         return Sniffed(None, "", True, "binary or garbage content, not a text CSV")
     text = head[len(BOM):] if head.startswith(BOM) else head
-    lines = [ln for ln in text[:8192].decode("utf-8", errors="replace").splitlines() if ln.strip()][:2]
+    lines = list(islice((ln for ln in text[:8192].decode("utf-8", errors="replace").splitlines() if ln.strip()), 2))
     header = lines[0]
     # Count in the header and the first data line: a ";" header over "," decimals is still ";".
     probe = lines[:2]

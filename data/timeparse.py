@@ -17,7 +17,8 @@ import polars as pl
 import pyarrow as pa
 
 from data.timekernel import WITH_OFFSET, parse_iso_kernel
-from data.tzmap import fold_shift_ms, local_to_utc
+from data.tzkernel import local_to_utc_fast
+from data.tzmap import fold_shift_ms
 
 UTC_DTYPE = pl.Datetime("ms", "UTC")
 _FORMAT = "%Y-%m-%d %H:%M:%S%.f"
@@ -41,28 +42,41 @@ class ParsedTimes:
 
 def parse_timestamps(text: pl.Series) -> ParsedTimes:
     """Parse timestamp strings given in file order (the order decides the repeated hour)."""
-    n = len(text)
     wall, ok, off, has_off = _kernel_path(text)
     rest = np.flatnonzero(~ok & text.is_not_null().to_numpy())
     if len(rest):
         w2, ok2, off2, has2 = _regex_path(text.gather(rest))
         wall[rest], ok[rest], off[rest], has_off[rest] = w2, ok2, off2, has2
-    utc = wall - off
-    local = ok & ~has_off
-    gap_n = fold_n = 0
-    if local.any():
-        idx = np.flatnonzero(local)
-        u, in_fold, in_gap = local_to_utc(wall[idx])
-        if in_fold.any():
-            second = _second_pass(wall[idx], in_fold)
-            u = u + np.where(second, fold_shift_ms(wall[idx]), 0)
-            fold_n = int(second.sum())
-        gap_n = int(in_gap.sum())
-        utc[idx] = u
+    utc, gap_n, fold_n = resolve_utc(wall, ok, off, has_off)
     series = pl.Series("ts", utc, dtype=pl.Int64).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
     if not ok.all():
         series = pl.select(pl.when(pl.Series(ok)).then(series)).to_series().alias("ts")
     return ParsedTimes(series, gap_n, fold_n)
+
+
+def resolve_utc(wall: np.ndarray, ok: np.ndarray, off: np.ndarray, has_off: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(UTC ms, wall times shifted out of the gap, rows in the fold's second pass) in file order.
+
+    Rows with an offset are exact; rows without are Europe/Berlin wall time (rows not ok
+    are left as they are: the caller masks them).
+    """
+    utc = wall - off
+    local = ok & ~has_off
+    gap_n = fold_n = 0
+    if local.any():
+        idx = None if local.all() else np.flatnonzero(local)  # the usual file: all local, no gather
+        w = wall if idx is None else wall[idx]
+        u, in_fold, in_gap = local_to_utc_fast(w)
+        if in_fold.any():
+            second = _second_pass(w, in_fold)
+            u = u + np.where(second, fold_shift_ms(w), 0)
+            fold_n = int(second.sum())
+        gap_n = int(in_gap.sum())
+        if idx is None:
+            utc = u
+        else:
+            utc[idx] = u
+    return utc, gap_n, fold_n
 
 
 def _second_pass(wall: np.ndarray, in_fold: np.ndarray) -> np.ndarray:

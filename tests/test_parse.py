@@ -216,3 +216,88 @@ def test_regex_fallback_agrees_with_the_kernel():
     assert ok.all()
     # regex gives wall time and offset; the kernel path already applied them (and local time).
     assert k[1] == wall[1] - off[1] and k[2] == wall[2] - off[2]
+
+
+def _random_plain_file(rng, n: int, *, sep: str, crlf: bool, bom: bool, offsets: bool, last_newline: bool) -> str:
+    start = datetime(2024, 10, 26, 12, 0)  # across the October fold
+    steps = np.cumsum(rng.choice([60, 300, 900], n))
+    decimals = rng.integers(0, 5, n)
+    vals = rng.normal(0, 500, n)
+    lines = []
+    for s, d, v in zip(steps, decimals, vals):
+        t = start + timedelta(seconds=int(s))
+        ts = f"{t:%Y-%m-%dT%H:%M:%S}Z" if offsets and s % 2 else f"{t:%Y-%m-%d %H:%M:%S}"
+        num = f"{v:.{d}f}"
+        lines.append(f"{ts}{sep}{num.replace('.', ',') if sep == ';' and d % 2 else num}")
+    nl = "\r\n" if crlf else "\n"
+    text = ("\ufeff" if bom else "") + f"timestamp{sep}value{nl}" + nl.join(lines)
+    return text + (nl if last_newline else "")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plain_file_kernel_gives_what_the_tolerant_reader_gives(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    for k, sep in enumerate([",", ";", "\t"]):
+        text = _random_plain_file(rng, 500, sep=sep, crlf=bool(seed % 2), bom=seed == 2, offsets=seed >= 3,
+                                  last_newline=seed != 4)
+        path = write(tmp_path / f"f{k}.csv", text)
+        for signal in ("com_ap", "bms1_p1_v3", "pos_ae"):
+            fast, slow = parse_file(path, spec_for(signal)), parse_file(path, spec_for(signal), fast=False)
+            np.testing.assert_array_equal(fast.ts_ms, slow.ts_ms)
+            np.testing.assert_array_equal(fast.value.view(np.int64), slow.value.view(np.int64))  # same bits
+            assert (fast.rows_read, fast.dropped, fast.problems, fast.fatal) == \
+                   (slow.rows_read, slow.dropped, slow.problems, slow.fatal)
+            assert (fast.gap_shifted, fast.fold_second_pass, fast.out_of_order) == \
+                   (slow.gap_shifted, slow.fold_second_pass, slow.out_of_order)
+
+
+@pytest.mark.parametrize("text", [
+    "timestamp,value\n2024-01-01 00:00:00,65535\n2024-01-01 00:15:00,1\n2024-01-01 00:30:00,65535",
+    "timestamp,value\n2024-01-01 00:00:00,1\n\n2024-01-01 00:15:00,2\n",
+    "timestamp,value\n2024-01-01 00:00:00,1.\n2024-01-01 00:15:00,+2\n2024-01-01 00:30:00, 3\n",
+    "timestamp,value\n2024-01-01 00:00:00,12345678901234567890\n2024-01-01 00:15:00,0.1234567890123456789012345\n",
+    'timestamp,value\n"2024-01-01 00:00:00",1\n2024-01-01 00:15:00,-0\n',
+    "timestamp,value,extra\n2024-01-01 00:00:00,1,x\n",
+    "value,timestamp\n1,2024-01-01 00:00:00\n",
+    "timestamp,value\n2024-03-31 02:30:00,1\n2024-10-27 02:30:00,2\n2024-10-27 02:15:00,3\n",
+])
+def test_files_the_kernel_declines_or_takes_read_the_same_on_both_paths(tmp_path, text):
+    path = write(tmp_path / "x.csv", text)
+    fast, slow = parse_file(path, POWER), parse_file(path, POWER, fast=False)
+    assert fast.frame.equals(slow.frame)
+    assert (fast.rows_read, fast.dropped, fast.problems, fast.fatal, fast.gap_shifted, fast.fold_second_pass) == \
+           (slow.rows_read, slow.dropped, slow.problems, slow.fatal, slow.gap_shifted, slow.fold_second_pass)
+
+
+def test_plain_kernel_matches_its_python_reference():
+    from data.plainkernel import parse_plain_kernel, parse_plain_reference
+
+    rng = np.random.default_rng(9)
+    for sep, dec in ((b",", False), (b";", True)):
+        text = _random_plain_file(rng, 300, sep=sep.decode(), crlf=False, bom=False, offsets=True, last_newline=True)
+        data = text.encode()
+        start = data.index(b"\n") + 1
+        want = parse_plain_reference(data, start, sep, dec)
+        n = data.count(b"\n") + 1
+        out = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int8), np.empty(n, np.float64))
+        got = parse_plain_kernel(np.frombuffer(data, np.uint8), start, sep[0], dec, *out)
+        assert got == len(want[0])
+        for g, w in zip(out, want):
+            np.testing.assert_array_equal(g[:got], w)
+    bad = b"timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:15:00,1e5\n"
+    out = (np.empty(3, np.int64), np.empty(3, np.int64), np.empty(3, np.int8), np.empty(3, np.float64))
+    assert parse_plain_reference(bad, 16, b",", False) is None
+    assert parse_plain_kernel(np.frombuffer(bad, np.uint8), 16, 44, False, *out) == -1
+
+
+def test_local_time_kernel_matches_the_numpy_reference():
+    from data.tzkernel import local_to_utc_fast
+    from data.tzmap import local_to_utc, transitions
+
+    rng = np.random.default_rng(4)
+    at, _, _ = transitions()
+    near = (at[:, None] + np.arange(-3 * 3_600_000, 3 * 3_600_000, 60_000)[None, :]).ravel()
+    anywhere = rng.integers(-10**12, 4 * 10**12, 20_000)
+    for local in (near, near[::-1].copy(), anywhere, np.sort(anywhere), np.zeros(0, np.int64)):
+        for got, want in zip(local_to_utc_fast(local), local_to_utc(local)):
+            np.testing.assert_array_equal(got, want)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from data.glossary import LEVELS, Aggregation
@@ -74,3 +75,41 @@ def test_schema_and_order_of_every_level():
 def test_empty_series_gives_empty_levels():
     empty = pl.DataFrame(schema={"ts": pl.Datetime("ms", "UTC"), "value": pl.Float64})
     assert all(f.height == 0 for f in build_levels(empty, Aggregation.LAST).values())
+
+
+@pytest.mark.parametrize("agg", list(Aggregation))
+def test_level_kernel_matches_the_numpy_reference_over_many_groups(agg):
+    from data.levelkernel import BY_KEYS, reduce_level, reduce_level_reference
+    from data.pyramid import _AGG_CODE
+    from data.tzmap import local_day_start_utc
+
+    frames = [irregular_series(seed=s, n=n) for s, n in ((1, 700), (2, 1), (3, 2500), (4, 40))]
+    ts = np.concatenate([f["ts"].dt.epoch("ms").to_numpy() for f in frames])
+    value = np.concatenate([f["value"].to_numpy() for f in frames])
+    group = np.repeat(np.arange(len(frames), dtype=np.int32), [f.height for f in frames])
+    code = _AGG_CODE[agg]
+    for bin_ms, keys in ((300_000, ts - ts % 300_000), (3_600_000, ts - ts % 3_600_000),
+                         (BY_KEYS, local_day_start_utc(ts))):
+        got = reduce_level(ts, value, group, code, bin_ms, 0, keys if bin_ms == BY_KEYS else None)
+        want = reduce_level_reference(keys, group, value, code)
+        for i, (g, w) in enumerate(zip(got, want)):
+            if i == 1 and agg is Aggregation.MEAN:  # the kernel sums in row order, NumPy pairwise
+                np.testing.assert_allclose(g, w, rtol=1e-13)
+            else:
+                np.testing.assert_array_equal(g, w)
+            assert g.dtype == w.dtype
+
+
+def test_many_cells_at_once_equal_each_cell_alone():
+    from data.pyramid import group_level_tables, level_tables
+
+    frames = [irregular_series(seed=s, n=300 + 50 * s) for s in range(5)]
+    ts = np.concatenate([f["ts"].dt.epoch("ms").to_numpy() for f in frames])
+    value = np.concatenate([f["value"].to_numpy() for f in frames])
+    group = np.repeat(np.arange(5, dtype=np.int32), [f.height for f in frames])
+    pack, cell = np.array([1, 1, 2, 2, 3], np.int16), np.array([1, 2, 1, 2, 1], np.int16)
+    together = group_level_tables(ts, value, Aggregation.MEAN, group, pack, cell)
+    for level in LEVELS:
+        alone = [level_tables(f["ts"].dt.epoch("ms").to_numpy(), f["value"].to_numpy(), Aggregation.MEAN,
+                              (int(pack[i]), int(cell[i])))[level] for i, f in enumerate(frames)]
+        assert together[level].equals(pa.concat_tables(alone))
