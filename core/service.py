@@ -365,13 +365,8 @@ class QueryService:
         A slice of the whole record's matrix: the saturation criterion is per day, so slicing
         gives the same values as extracting the range alone, without a second analysis.
         """
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
         sat = self.cell_analysis(system_id).sat
-        keep = np.ones(sat.days.shape, dtype=bool)
-        if start is not None:
-            keep &= sat.days >= np.datetime64(start.astimezone(_LOCAL).date(), "D")
-        if end is not None:
-            keep &= sat.days <= np.datetime64((end - timedelta(milliseconds=1)).astimezone(_LOCAL).date(), "D")
+        keep = self._day_mask(sat.days, start, end)
         if keep.all():
             return sat
         return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
@@ -402,11 +397,23 @@ class QueryService:
         """Healthy / watched / critical cell counts per pack."""
         return self.cell_analysis(system_id).health
 
-    def deviation_matrix(self, system_id: str) -> Matrix:
-        """Each cell's SAT deviation from its pack median per day [mV] (rows P1C1.., columns local dates)."""
+    def deviation_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Matrix:
+        """Each cell's SAT deviation from its pack median per day [mV] in [start, end) (rows P1C1.., local dates)."""
         a = self.cell_analysis(system_id)
-        return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days),
-                      values=a.deviations.deviation_mv, unit="mV")
+        keep = self._day_mask(a.sat.days, start, end)
+        return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days[keep]),
+                      values=a.deviations.deviation_mv[:, keep], unit="mV")
+
+    @staticmethod
+    def _day_mask(days: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:
+        """Local days whose midnight lies in [start, end)."""
+        start, end = _to_utc(start, "start"), _to_utc(end, "end")
+        keep = np.ones(days.shape, dtype=bool)
+        if start is not None:
+            keep &= days >= np.datetime64(start.astimezone(_LOCAL).date(), "D")
+        if end is not None:
+            keep &= days <= np.datetime64((end - timedelta(milliseconds=1)).astimezone(_LOCAL).date(), "D")
+        return keep
 
     def warm_up(self) -> None:
         """Compile the kernels and precompute each BESS's cell analysis, so first queries are fast."""

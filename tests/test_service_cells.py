@@ -107,3 +107,16 @@ def test_sat_matrix_of_a_range_equals_extracting_that_range_alone(service):
     np.testing.assert_array_equal(sliced.days, alone.days)
     np.testing.assert_array_equal(sliced.voltage_v, alone.voltage_v)
     np.testing.assert_array_equal(sliced.saturation_day, alone.saturation_day)
+
+
+def test_deviation_matrix_of_a_range_is_the_slice_of_the_whole(service):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    whole = service.deviation_matrix("ZHPESS232A230002")
+    part = service.deviation_matrix("ZHPESS232A230002", datetime(2024, 10, 1, tzinfo=berlin),
+                                    datetime(2024, 11, 1, tzinfo=berlin))
+    assert part.columns[0] == "2024-10-01" and part.columns[-1] == "2024-10-31" and len(part.columns) == 31
+    first = whole.columns.index("2024-10-01")
+    np.testing.assert_array_equal(part.values, whole.values[:, first:first + 31])
