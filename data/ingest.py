@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,22 +120,54 @@ def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict
 
 def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: dict, hashes: dict,
                root: Path, stage: Path, version: str, progress: bool) -> tuple[list[UnitRecord], list[str]]:
+    """Build (or link forward) every unit; a few units at a time, records in unit order.
+
+    Units are independent, so while one writes Parquet (native code, GIL released) another
+    parses or aggregates. Cell groups hold the most memory: one at a time (HEAVY).
+    """
     records, built = [], []
-    bar = tqdm(units, desc="ingest", unit="signal", file=sys.stderr, disable=not progress, leave=False)
-    for u in bar:
+    bar = tqdm(total=len(units), desc="ingest", unit="signal", file=sys.stderr, disable=not progress, leave=False)
+    pending: deque = deque()
+
+    def finish_one() -> None:
+        u, result = pending.popleft()
         k = (u.system_id, u.name)
         bar.set_postfix_str(f"{u.system_id}/{u.name}", refresh=False)
-        if k in reusable:
-            prev = prev_units[k]
-            src = _version_dir_of(root, prev)
-            for w in prev.outputs.values():
-                link_or_copy(src / w.relpath, stage / w.relpath)
-            records.append(prev)
+        if isinstance(result, UnitRecord):
+            records.append(result)
         else:
-            records.append(replace(build_unit(u, stage, version, hashes), key=keys[k]))
+            records.append(replace(result.result(), key=keys[k]))
             built.append(f"{u.system_id}/{u.name}")
+        bar.update()
+
+    with ThreadPoolExecutor(max_workers=UNITS_IN_FLIGHT) as pool:
+        for u in units:
+            k = (u.system_id, u.name)
+            if k in reusable:
+                prev = prev_units[k]
+                src = _version_dir_of(root, prev)
+                for w in prev.outputs.values():
+                    link_or_copy(src / w.relpath, stage / w.relpath)
+                pending.append((u, prev))
+            else:
+                pending.append((u, pool.submit(_build_one, u, stage, version, hashes)))
+            while len(pending) > UNITS_IN_FLIGHT:
+                finish_one()
+        while pending:
+            finish_one()
     bar.close()
     return records, built
+
+
+UNITS_IN_FLIGHT = 4
+HEAVY = threading.Semaphore(1)
+
+
+def _build_one(u: Unit, stage: Path, version: str, hashes: dict) -> UnitRecord:
+    if u.cell_group is None:
+        return build_unit(u, stage, version, hashes)
+    with HEAVY:  # two cell groups at once would double the peak memory
+        return build_unit(u, stage, version, hashes)
 
 
 def _version_dir_of(root: Path, rec: UnitRecord) -> Path:

@@ -47,6 +47,7 @@ GROUPS: list[Group] = [
     Group("load", "core.bench.load:bench_load"),
     Group("dashboard", "core.bench.dashboard:bench_dashboard"),
     Group("api", "core.bench.api:bench_api"),
+    Group("ingest", "core.bench.ingest:bench_ingest"),
 ]
 
 _SECTION = re.compile(r"<!-- group:(?P<name>[\w.-]+) -->\n(?P<body>.*?)<!-- /group:(?P=name) -->\n",
