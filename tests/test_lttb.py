@@ -154,21 +154,81 @@ def test_minmax_rejects_bad_ratio_and_decreasing_x():
         minmax_lttb_indices(x[::-1].copy(), y, 10)
 
 
-def test_parallel_and_serial_bucket_means_agree():
-    from core.kernels import lttb
+def test_x_order_violation_is_found_at_every_position():
+    # the one-pass kernel checks x bucket by bucket: the first bucket, boundaries, the tail
+    n = 61
+    for n_out in (3, 7, 60):
+        for j in range(1, n):
+            x = np.arange(n, dtype=float)
+            x[j] = x[j - 1] - 0.5
+            with pytest.raises(ValueError, match=rf"x\[{j}\] ="):
+                lttb_indices(x, np.zeros(n), n_out)
+            x[j] = np.nan
+            with pytest.raises(ValueError, match=rf"x\[{j}\] = nan"):
+                lttb_indices(x, np.zeros(n), n_out)
+    x = np.arange(n, dtype=float)
+    x[0] = np.nan
+    with pytest.raises(ValueError, match=r"x\[0\] is NaN"):
+        lttb_indices(x, np.zeros(n), 7)
 
-    x, y = _data(50_000, 12)
-    y[::11] = np.nan
-    x_bad = x.copy()
-    x_bad[31_000] = x_bad[30_999] - 1.0
-    for xs in (x, x_bad):
-        out = []
-        for kernel in (lttb.bucket_means_kernel, lttb.bucket_means_serial):
-            cy = np.empty(498)
-            out.append((kernel(xs, y, 500, cy), cy))
-        assert out[0][0] == out[1][0]
-        np.testing.assert_array_equal(out[0][1], out[1][1])
-    assert out[0][0] == 31_000
+
+def test_first_maximum_across_area_blocks():
+    from core.kernels.lttb import BLOCK
+
+    # two buckets of 3*BLOCK+5 points; the maximum area sits at block edges and is tied
+    # across blocks, where only the earliest index is the reference's choice
+    m = 3 * BLOCK + 5
+    n = 2 * m + 2
+    x = np.arange(n, dtype=float)
+    for spots in ([1 + BLOCK - 1, 1 + 2 * BLOCK], [1 + BLOCK, 1 + BLOCK + 1], [1 + 2 * BLOCK - 1],
+                  [1 + 3 * BLOCK + 4, 1 + 3 * BLOCK], [1, 1 + m - 1]):
+        y = np.zeros(n)
+        y[spots] = 5.0
+        y[m + 1 + BLOCK] = 3.0  # next bucket's mean 0: every area is |d1| * y, ties are exact
+        y[m + 1 + 2 * BLOCK] = -3.0
+        got = lttb_indices(x, y, 4)
+        np.testing.assert_array_equal(got, lttb_indices_reference(x, y, 4))
+        assert got[1] == min(spots)
+
+
+@pytest.mark.parametrize("case", ["nan_runs", "inf", "both_infs", "nan_blocks"])
+def test_nan_and_inf_buckets_across_blocks(case):
+    from core.kernels.lttb import BLOCK
+
+    x, y = _data(20 * BLOCK + 13, 31)
+    if case == "nan_runs":
+        y[BLOCK:5 * BLOCK] = np.nan  # all-NaN buckets and NaN-prefixed blocks
+        y[7 * BLOCK + 3::5] = np.nan
+    elif case == "inf":
+        y[3 * BLOCK + 7] = np.inf  # an infinite area wins its bucket
+    elif case == "both_infs":
+        y[3 * BLOCK + 7] = np.inf  # the bucket's plain sum is inf - inf = NaN
+        y[3 * BLOCK + 9] = -np.inf
+    else:
+        y[::2] = np.nan
+        y[2 * BLOCK:2 * BLOCK + 3 * BLOCK // 2] = np.nan
+    for n_out in (5, 9, 40, 333):
+        with np.errstate(invalid="ignore"):  # the reference's own inf - inf
+            want = lttb_indices_reference(x, y, n_out)
+        np.testing.assert_array_equal(lttb_indices(x, y, n_out), want)
+
+
+@pytest.mark.parametrize("n", [20, 1000, 4099])
+def test_n_out_near_n(n):
+    x, y = _data(n, n)
+    y[n // 3] = np.nan
+    for n_out in (n - 1, n - 2, n - 3, n // 2 + 1):
+        got = lttb_indices(x, y, n_out)
+        np.testing.assert_array_equal(got, lttb_indices_reference(x, y, n_out))
+        assert len(got) == n_out and np.all(np.diff(got) > 0)
+
+
+def test_same_indices_as_tsdownsample_with_buckets_over_many_blocks():
+    tsd = pytest.importorskip("tsdownsample")
+    x, y = _data(1_000_003, 7)
+    for n_out in (3, 101, 777):
+        want = tsd.LTTBDownsampler().downsample(x, y, n_out=n_out)
+        np.testing.assert_array_equal(lttb_indices(x, y, n_out), want)
 
 
 def test_minmax_preselection_signed_zeros_nan_signs_and_serial_parallel_agree():

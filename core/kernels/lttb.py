@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir as llvm_ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 MIN_N_OUT = 3
 """LTTB keeps the first and last point and at least one bucket between them."""
 
 
 @njit(cache=True, inline="always")
-def _bucket_mean(y, s, e):
-    """Mean of the non-NaN y[s:e], summed in ndarray's eight-chain order (as tsdownsample)."""
-    y = y[s:e]
-    e = e - s
-    s = 0
+def _sum8(y):
+    """Sum of y in ndarray's eight-chain `unrolled_fold` order (what tsdownsample's mean uses)."""
     p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 0.0
-    c = 0
-    i = 0
-    n8 = e // 8 * 8
-    while i < n8:
+    n8 = y.shape[0] // 8 * 8
+    for i in range(0, n8, 8):
+        p0 += y[i]
+        p1 += y[i + 1]
+        p2 += y[i + 2]
+        p3 += y[i + 3]
+        p4 += y[i + 4]
+        p5 += y[i + 5]
+        p6 += y[i + 6]
+        p7 += y[i + 7]
+    acc = 0.0 + (p0 + p4)
+    acc = acc + (p1 + p5)
+    acc = acc + (p2 + p6)
+    acc = acc + (p3 + p7)
+    for i in range(n8, y.shape[0]):
+        acc = acc + y[i]
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _sum8_skip_nan(y):
+    """(`_sum8` of y with NaN as 0.0, count of non-NaN); the NaN count is its own integer loop,
+    which vectorizes, where counting inside the chains does not."""
+    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 0.0
+    n8 = y.shape[0] // 8 * 8
+    for i in range(0, n8, 8):
         v0 = y[i]
         v1 = y[i + 1]
         v2 = y[i + 2]
@@ -28,35 +49,41 @@ def _bucket_mean(y, s, e):
         v5 = y[i + 5]
         v6 = y[i + 6]
         v7 = y[i + 7]
-        f0 = v0 == v0
-        f1 = v1 == v1
-        f2 = v2 == v2
-        f3 = v3 == v3
-        f4 = v4 == v4
-        f5 = v5 == v5
-        f6 = v6 == v6
-        f7 = v7 == v7
-        p0 += v0 if f0 else 0.0
-        p1 += v1 if f1 else 0.0
-        p2 += v2 if f2 else 0.0
-        p3 += v3 if f3 else 0.0
-        p4 += v4 if f4 else 0.0
-        p5 += v5 if f5 else 0.0
-        p6 += v6 if f6 else 0.0
-        p7 += v7 if f7 else 0.0
-        c += np.int64(f0) + np.int64(f1) + np.int64(f2) + np.int64(f3)
-        c += np.int64(f4) + np.int64(f5) + np.int64(f6) + np.int64(f7)
-        i += 8
+        p0 += v0 if v0 == v0 else 0.0
+        p1 += v1 if v1 == v1 else 0.0
+        p2 += v2 if v2 == v2 else 0.0
+        p3 += v3 if v3 == v3 else 0.0
+        p4 += v4 if v4 == v4 else 0.0
+        p5 += v5 if v5 == v5 else 0.0
+        p6 += v6 if v6 == v6 else 0.0
+        p7 += v7 if v7 == v7 else 0.0
     acc = 0.0 + (p0 + p4)
     acc = acc + (p1 + p5)
     acc = acc + (p2 + p6)
     acc = acc + (p3 + p7)
-    while i < e:
+    for i in range(n8, y.shape[0]):
         v = y[i]
         if v == v:
             acc = acc + v
-            c += 1
-        i += 1
+    nan = 0
+    for i in range(y.shape[0]):
+        nan += y[i] != y[i]
+    return acc, y.shape[0] - nan
+
+
+@njit(cache=True, inline="always")
+def _bucket_mean(y, s, e):
+    """Mean of the non-NaN y[s:e] (NaN if none), summed as tsdownsample does.
+
+    The plain sum runs first: it is NaN iff a NaN (or inf - inf) is in it, and otherwise
+    equals the NaN-skipping sum bit for bit (no NaN, nothing to skip). Only then the
+    slower NaN-skipping sum runs, so clean buckets pay one vectorized pass.
+    """
+    ys = y[s:e]  # a slice: indices from 0 are provably >= 0, so the loops vectorize
+    acc = _sum8(ys)
+    if acc == acc:
+        return acc / ys.shape[0]
+    acc, c = _sum8_skip_nan(ys)
     if c == 0:
         return np.nan
     return acc / c
@@ -69,7 +96,7 @@ def _x_order_violation(x, s, e):
     v = x[s - 1:e]
     bad = False
     for k in range(1, v.shape[0]):
-        bad |= (v[k] < v[k - 1]) | (v[k] != v[k])
+        bad |= not (v[k] >= v[k - 1])  # one unordered compare: a decrease or a NaN
     if not bad:
         return -1
     for j in range(s, e):
@@ -78,148 +105,135 @@ def _x_order_violation(x, s, e):
     return -1
 
 
+BLOCK = 256
+"""Points per block of the area argmax: a block's largest area key is one vectorized integer
+reduction; only the winning block of a bucket is scanned again (from L1) for the first one."""
+
+_INF_KEY = np.int64(0x7FF0_0000_0000_0000)
+"""Bits of +inf. Bits of a non-negative float64 order as the floats do; beyond this is NaN."""
+
+
+@intrinsic
+def _bits(typingctx, v):
+    """The IEEE bits of a float64 as int64 (a register bitcast, no memory round trip)."""
+    if v != types.float64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@njit(cache=True, inline="always")
+def _area_key(x, y, d1, d2, offset):
+    """Order-preserving int64 key of the area |d1*y + d2*x - offset|, -1 for NaN.
+
+    abs() clears the sign bit, so the bits of a non-negative float (or of NaN) compare as
+    the floats do; an integer max then vectorizes where a NaN-aware float max does not.
+    """
+    key = _bits(abs(d1 * y + d2 * x - offset))
+    return key if key <= _INF_KEY else np.int64(-1)
+
+
+@njit(cache=True, inline="always")
+def _block_max_key(xs, ys, d1, d2, offset):
+    m = np.int64(-1)
+    for k in range(xs.shape[0]):
+        m = max(m, _area_key(xs[k], ys[k], d1, d2, offset))
+    return m
+
+
+@njit(cache=True, inline="always")
+def _first_key(xs, ys, d1, d2, offset, target):
+    """First k with area key == target (a branch-free index min; target is in the block)."""
+    n = xs.shape[0]
+    first = n
+    for k in range(n):
+        first = min(first, k if _area_key(xs[k], ys[k], d1, d2, offset) == target else n)
+    return first
+
+
 @njit(cache=True, inline="always")
 def _argmax_area(x, y, lo, s, d1, d2, offset):
     """First j in [lo, s) maximising |d1*y + d2*x - offset| over non-NaN areas, else -1.
 
-    Four independent (best, arg) chains break the compare-select dependency; ties go to
-    the smaller index, so the result is the plain loop's first maximum.
+    Blocks of BLOCK points; a strict > keeps the earliest block holding the maximum, and
+    the first index inside it is the plain loop's first maximum. The area is recomputed
+    by the same expression, so the key compares equal bit for bit.
     """
-    b0 = b1 = b2 = b3 = -1.0
-    a0 = a1 = a2 = a3 = -1
-    j = lo
-    end4 = lo + (s - lo) // 4 * 4
-    while j < end4:
-        v0 = abs(d1 * y[j] + d2 * x[j] - offset)
-        v1 = abs(d1 * y[j + 1] + d2 * x[j + 1] - offset)
-        v2 = abs(d1 * y[j + 2] + d2 * x[j + 2] - offset)
-        v3 = abs(d1 * y[j + 3] + d2 * x[j + 3] - offset)
-        if v0 > b0:
-            b0 = v0
-            a0 = j
-        if v1 > b1:
-            b1 = v1
-            a1 = j + 1
-        if v2 > b2:
-            b2 = v2
-            a2 = j + 2
-        if v3 > b3:
-            b3 = v3
-            a3 = j + 3
-        j += 4
-    while j < s:
-        v0 = abs(d1 * y[j] + d2 * x[j] - offset)
-        if v0 > b0:
-            b0 = v0
-            a0 = j
-        j += 1
-    best = b0
-    arg = a0
-    for bb, aa in ((b1, a1), (b2, a2), (b3, a3)):
-        if aa >= 0 and (bb > best or (bb == best and aa < arg) or arg < 0):
-            best = bb
-            arg = aa
+    best = np.int64(-1)
+    b_lo = lo
+    for j in range(lo, s, BLOCK):
+        je = min(j + BLOCK, s)
+        # slices: indices from 0 are provably >= 0 (no wraparound code), so the loop vectorizes
+        m = _block_max_key(x[j:je], y[j:je], d1, d2, offset)
+        if m > best:
+            best = m
+            b_lo = j
+    if best < 0:
+        return -1
+    je = min(b_lo + BLOCK, s)
+    return b_lo + _first_key(x[b_lo:je], y[b_lo:je], d1, d2, offset, best)
+
+
+@njit(cache=True, inline="always")
+def _pick(x, y, lo, s, e, a, c_y):
+    """Bucket [lo, s)'s point: largest triangle with a and the next bucket [s, e)'s (cx, c_y)."""
+    cx = (x[s] + x[e - 1]) / 2.0
+    ax = x[a]
+    ay = y[a]
+    if not np.isfinite(c_y):
+        c_y = ay
+    if not np.isfinite(ay):
+        ay = c_y
+    d1 = ax - cx
+    d2 = c_y - ay
+    offset = d1 * ay + d2 * ax
+    arg = _argmax_area(x, y, lo, s, d1, d2, offset)
+    if arg < 0:  # no area: first non-NaN point, else the first point
+        arg = lo
+        for j in range(lo, s):
+            if y[j] == y[j]:
+                return j
     return arg
 
 
-@njit(cache=True, inline="always")
-def _means_range(x, y, n_out, cy, first_bad, i0, i1):
-    n = x.shape[0]
-    every = (n - 2) / (n_out - 2)
-    for i in range(i0, i1):
-        s = int(every * (i + 1)) + 1
-        e = min(int(every * (i + 2)) + 1, n)
-        cy[i] = _bucket_mean(y, s, e)
-        first_bad[i] = _x_order_violation(x, int(every * i) + 1, s)
-
-
-@njit(cache=True, inline="always")
-def _first_violation(x, first_bad):
-    n = x.shape[0]
-    if np.isnan(x[0]):
-        return 0
-    for i in range(first_bad.shape[0]):
-        if first_bad[i] >= 0:
-            return first_bad[i]
-    if not (x[n - 1] >= x[n - 2]):
-        return n - 1
-    return -1
-
-
-@njit(cache=True, parallel=True)
-def bucket_means_kernel(x, y, n_out, cy):
-    """cy[i] = mean y of LTTB bucket i+1 (NaN if none), in parallel over chunks of buckets.
-
-    Also checks x order over every point; returns the first violation (x[i] < x[i-1] or
-    NaN) or -1.
-    """
-    nb = n_out - 2
-    first_bad = np.full(nb, -1, dtype=np.int64)
-    n_chunks = min(nb, 64)
-    for c in prange(n_chunks):
-        _means_range(x, y, n_out, cy, first_bad, c * nb // n_chunks, (c + 1) * nb // n_chunks)
-    return _first_violation(x, first_bad)
-
-
 @njit(cache=True)
-def bucket_means_serial(x, y, n_out, cy):
-    """`bucket_means_kernel` without threads, for small inputs (no parallel-region overhead)."""
-    nb = n_out - 2
-    first_bad = np.full(nb, -1, dtype=np.int64)
-    _means_range(x, y, n_out, cy, first_bad, 0, nb)
-    return _first_violation(x, first_bad)
+def lttb_kernel(x, y, n_out, out):
+    """LTTB into out (n_out,) in one streaming pass; returns the first x-order violation or -1.
 
-
-PARALLEL_MIN_POINTS = 50_000_000
-"""From this many points on, bucket means run on threads. Measured on the 2 shared cores at
-10 M points: serial 17 ms, threaded 24 ms (a busy machine stalls the parallel region, and
-the threaded pass reads y from memory once more than the serial one)."""
-
-
-@njit(cache=True)
-def lttb_select_kernel(x, y, n_out, cy, out):
-    """The sequential LTTB pass given the bucket means cy; fills out (n_out,).
-
-    Conventions are those of `core.kernels.reference.lttb_indices_reference`.
+    Per bucket i: the mean of bucket i+1 and the x-order check of its points read them
+    from memory, then bucket i's area argmax re-reads its points from cache (they were
+    bucket i+1 one step before), so x and y are read from memory once. A violation is
+    x[j] < x[j-1] or NaN (0 if x[0] is NaN); out is then meaningless. Conventions are
+    those of `core.kernels.reference.lttb_indices_reference`.
     """
     n = x.shape[0]
     every = (n - 2) / (n_out - 2)
+    bad = np.int64(0) if np.isnan(x[0]) else np.int64(-1)
+    e = min(int(every) + 1, n)  # end of bucket 0 = start of bucket 1
+    if bad < 0:
+        bad = _x_order_violation(x, 1, e)
     out[0] = 0
     a = 0
     for i in range(n_out - 2):
         s = int(every * (i + 1)) + 1
         e = min(int(every * (i + 2)) + 1, n)
-        c_y = cy[i]
-        cx = (x[s] + x[e - 1]) / 2.0
-        ax = x[a]
-        ay = y[a]
-        if not np.isfinite(c_y):
-            c_y = ay
-        if not np.isfinite(ay):
-            ay = c_y
-        lo = int(every * i) + 1
-        d1 = ax - cx
-        d2 = c_y - ay
-        offset = d1 * ay + d2 * ax
-        arg = _argmax_area(x, y, lo, s, d1, d2, offset)
-        if arg < 0:  # no area: first non-NaN point, else the first point
-            arg = lo
-            for j in range(lo, s):
-                if y[j] == y[j]:
-                    arg = j
-                    break
-        out[i + 1] = arg
-        a = arg
+        if bad < 0:
+            bad = _x_order_violation(x, s, e)
+        a = _pick(x, y, int(every * i) + 1, s, e, a, _bucket_mean(y, s, e))
+        out[i + 1] = a
+    if bad < 0 and e < n:  # points past the last next-bucket (float rounding of every)
+        bad = _x_order_violation(x, e, n)
     out[n_out - 1] = n - 1
+    return bad
 
 
 def lttb_into(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
     """LTTB on validated contiguous float64 x, y with 3 <= n_out < len(x); raises on bad x order."""
-    cy = np.empty(n_out - 2)
-    means = bucket_means_kernel if x.shape[0] >= PARALLEL_MIN_POINTS else bucket_means_serial
-    _check_x_result(means(x, y, n_out, cy), x)
     out = np.empty(n_out, dtype=np.int64)
-    lttb_select_kernel(x, y, n_out, cy, out)
+    _check_x_result(lttb_kernel(x, y, n_out, out), x)
     return out
 
 
