@@ -17,7 +17,7 @@ from tqdm import tqdm
 from data.build import build_unit
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
 from data.manifest import (
-    UnitRecord, build_manifest, content_hash, unit_key, units_of, write_json_durably,
+    UnitRecord, build_manifest, unit_key, units_of, write_json_durably,
 )
 from data.publish import (
     StoreLock, clean_leftovers, link_or_copy, new_version_name, now_utc, prune_versions, publish,
@@ -77,7 +77,7 @@ def _hashes(found: Discovery, prev_units: dict[tuple[str, str], UnitRecord]) -> 
             digest = known.get((str(f.path), f.size_bytes, f.mtime_ns))
             if digest is None:
                 try:
-                    digest = content_hash(f.path)
+                    digest = sha256_file(f.path)  # the content signature that decides a rebuild
                 except OSError as exc:
                     digest = f"unreadable:{exc.errno}"  # parse_file reports it
             out[f.path] = digest

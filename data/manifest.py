@@ -78,15 +78,6 @@ class UnitRecord:
     outputs: dict[str, WrittenFile]
 
 
-def content_hash(path: Path) -> str:
-    """SHA-256 of the whole file: the content signature that decides whether a unit is rebuilt."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def unit_key(name: str, files: list[tuple[str, str, str]]) -> str:
     """Key of a unit from (signal, file name, content hash) of its sources.
 
