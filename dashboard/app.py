@@ -26,6 +26,24 @@ def _extensions() -> None:
     """Load the front-end pieces once per process (Panel keeps this in its own config)."""
     hv.extension("bokeh", "plotly", logo=False)
     pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False)
+    # HoloViews waits 100 ms (in 50 ms steps) for more range events before re-rasterizing a zoom;
+    # the plots already merge the ticks of one scroll in the browser (lod_timeout, see plots.heatmap).
+    from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+
+    RangeXYCallback.debounce = None
+
+
+def page_extensions(state: DashboardState) -> tuple[str, ...]:
+    """The JavaScript libraries this page loads besides Bokeh and Panel.
+
+    plotly.js (4.6 MB) takes about a second to parse in headless Chromium, more than the
+    cell heatmap itself, so only pages opened with the 3D surface on carry it.
+    """
+    return ("tabulator", "plotly") if needs_plotly(state) else ("tabulator",)
+
+
+def needs_plotly(state: DashboardState) -> bool:
+    return state.view == "cells" and state.surface
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -33,6 +51,7 @@ class Dashboard(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=DashboardState, doc="The session's shared, URL-synced inputs.")
     service = param.Parameter(doc="core.service.QueryService, called in process.")
+    plotly = param.Boolean(default=False, doc="Whether this page loaded plotly.js (see page_extensions).")
 
     def __init__(self, **params) -> None:
         params.setdefault("state", DashboardState())
@@ -110,7 +129,8 @@ class Dashboard(pn.viewable.Viewer):
 
             cls = {"meter": meter.MeterView, "compare": compare.CompareView,
                    "bess": bess.BessView, "cells": cells.CellView}[name]
-            self._views[name] = cls(state=self.state, service=self.service)
+            extra = {"plotly_ready": self.plotly} if name == "cells" else {}
+            self._views[name] = cls(state=self.state, service=self.service, **extra)
         return self._views[name]
 
     @param.depends("state.view")
@@ -136,8 +156,11 @@ def build_page(service) -> pn.template.BaseTemplate:
     """One session's page: state from the URL, navigation, the chosen screen."""
     state = DashboardState()
     state_from_request(state)
+    # Called inside the session, pn.extension names the libraries of this page only.
+    extensions = page_extensions(state)
+    pn.extension(*extensions)
     sync_url(state)
-    dash = Dashboard(state=state, service=service)
+    dash = Dashboard(state=state, service=service, plotly="plotly" in extensions)
     dash._fix_system()
     return dash.__panel__()
 

@@ -90,6 +90,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sat_overview": ("SAT overview", "SAT-Übersicht"),
     "surface": ("SAT surface (cells x time)", "SAT-Fläche (Zellen x Zeit)"),
     "show_surface": ("Show 3D surface", "3D-Fläche zeigen"),
+    "surface_reload": ("Loading the 3D viewer (the page reloads once) ...",
+                       "Der 3D-Viewer wird geladen (die Seite lädt einmal neu) ..."),
     "health": ("Health per pack", "Zustand je Pack"),
     "healthy": ("healthy", "gesund"),
     "watched": ("watched", "beobachtet"),

@@ -106,6 +106,9 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
         cmap=cmap, colorbar=True, responsive=True, height=height, tools=["hover"], invert_yaxis=True,
         yticks=[(p * cells_per_pack, f"P{p + 1}C1") for p in range(n_packs)], ylabel="cell",
         title=title, symmetric=symmetric, clipping_colors={"NaN": "transparent"},
+        # Bokeh reports a wheel zoom to the server only once the plot has been still for
+        # lod_timeout (500 ms by default); 50 ms still merges the ticks of one scroll.
+        backend_opts={"plot.lod_interval": 50, "plot.lod_timeout": 50},
     )
     lines = [hv.HLine(p * cells_per_pack - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
              for p in range(1, n_packs)]

@@ -14,7 +14,8 @@ RANGES = ("1d", "7d", "1m", "all")
 _RANGE_DAYS = {"1d": 1, "7d": 7, "1m": 30}
 HEATMAPS = ("sat", "deviation", "raw")
 # Parameters that make a link shareable; everything else (zoom, hover) is transient.
-URL_PARAMS = ("view", "system", "other", "range", "lang", "max_points", "pack", "cell", "heatmap", "level")
+URL_PARAMS = ("view", "system", "other", "range", "lang", "max_points", "pack", "cell", "heatmap", "level",
+              "surface")
 
 
 class DashboardState(param.Parameterized):
@@ -33,6 +34,8 @@ class DashboardState(param.Parameterized):
     heatmap = param.Selector(default="sat", objects=list(HEATMAPS), doc="What the cell heatmap colours.")
     level = param.Selector(default="1d", objects=["raw", "5min", "15min", "1h", "1d"],
                            doc="Pyramid level of the raw cell-voltage heatmap.")
+    surface = param.Boolean(default=False,
+                            doc="Show the 3D SAT surface (only pages opened with it on load plotly.js).")
 
 
 def window(preset: str, data_end: datetime | None) -> tuple[datetime | None, datetime | None]:
@@ -62,7 +65,10 @@ def state_from_request(state: DashboardState) -> None:
             raw = args[name][0]
             raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
             try:
-                values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw
+                if name == "surface":
+                    values[name] = raw.lower() in ("true", "1")
+                else:
+                    values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw
             except (ValueError, TypeError):
                 continue
     _apply_valid(state, values)

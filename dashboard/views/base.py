@@ -31,13 +31,14 @@ class ViewBase(pn.viewable.Viewer):
         rng = self.info(system_id).time_range
         return window(self.state.range, rng.end if rng else None)
 
-    def section(self, fn: Callable, *, defer: bool = False, **kwargs) -> pn.param.ParamMethod:
+    def section(self, fn: Callable, *, defer: bool = False, lazy: bool = False, **kwargs) -> pn.param.ParamMethod:
         """A reactive part of the page with Panel's own loading spinner while it recomputes.
 
         ``defer`` fills the part in after the page is shown, so the first thing an operator
-        looks at is not held back by everything below it.
+        looks at is not held back by everything below it. ``lazy`` builds it only once it is
+        on screen (a tab that is never opened costs nothing).
         """
-        return pn.panel(fn, loading_indicator=True, defer_load=defer, **kwargs)
+        return pn.panel(fn, loading_indicator=True, defer_load=defer, lazy=lazy, **kwargs)
 
 
 class ZoomSeries:

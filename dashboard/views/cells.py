@@ -24,7 +24,8 @@ from dashboard.widgets import csv_download, guarded, info_message
 class CellView(ViewBase):
     """Cell-level battery health of one BESS."""
 
-    show_surface = param.Boolean(default=False, doc="Draw the 3D SAT surface (heavy in software WebGL).")
+    plotly_ready = param.Boolean(default=False, constant=True,
+                                 doc="Whether the page loaded plotly.js, which the 3D surface needs.")
     fit_method = param.Selector(default="ols", objects=["ols", "robust"], doc="Regression of the degradation table.")
 
     def _core(self, name: str):
@@ -66,7 +67,7 @@ class CellView(ViewBase):
         if s.heatmap == "deviation":
             dev = self._core("deviation_matrix")
             if dev is not None:
-                m = dev(s.system)  # the core's deviation covers the whole record
+                m = dev(s.system, start, end)
             else:
                 base = sat_to_matrix(sat(s.system, start, end)) if sat else self.service.cell_matrix(
                     s.system, level=s.level, start=start, end=end)
@@ -125,11 +126,22 @@ class CellView(ViewBase):
                               title=tr("sat_overview", self.state.lang)))
         return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
 
-    @param.depends("state.system", "state.range", "state.lang", "show_surface")
+    @param.depends("state.surface", watch=True)
+    def _load_plotly(self):
+        """Reload the page when the surface is switched on in a page without plotly.js.
+
+        The URL already says surface=true (it is synced), so the reloaded page carries plotly.js.
+        """
+        if self.state.surface and not self.plotly_ready and pn.state.location is not None:
+            pn.state.location.reload = True
+
+    @param.depends("state.system", "state.range", "state.lang", "state.surface")
     @guarded
     def surface(self):
-        if not self.show_surface:
+        if not self.state.surface:
             return pn.pane.Markdown("")
+        if not self.plotly_ready:
+            return info_message(tr("surface_reload", self.state.lang))
         sat = self._core("sat_matrix")
         if sat is None:
             return self._missing("sat_matrix")
@@ -257,26 +269,30 @@ class CellView(ViewBase):
 
     def __panel__(self):
         lang = self.state.lang
-        md = lambda key: pn.pane.Markdown(f"### {tr(key, lang)}")  # noqa: E731
-        later = lambda fn: self.section(fn, defer=True)  # noqa: E731
-        return pn.Column(
-            self.controls, self.section(self.heatmap),
-            md("sat_overview"), later(self.sat_overview),
-            md("surface"), pn.widgets.Toggle.from_param(self.param.show_surface, name=tr("show_surface", lang),
-                                                        width=220, css_classes=["surface-toggle"]),
+        # Only the heatmap is in the first render; each tab is built when first opened, and the
+        # open tab is filled in after the page is shown, so nothing queues before the heatmap
+        # (and a zoom does not wait behind sections nobody looks at).
+        tab = lambda fn, **kw: self.section(fn, defer=True, lazy=True, **kw)  # noqa: E731
+        surface = pn.Column(
+            pn.widgets.Toggle.from_param(self.state.param.surface, name=tr("show_surface", lang), width=220,
+                                         css_classes=["surface-toggle"]),
             # The class sits on the section: the section swaps its content in place when toggled.
-            self.section(self.surface, defer=True, css_classes=["sat-surface"]),
-            md("health"), later(self.health),
-            md("pack_trends"), later(self.trends),
-            md("degradation"),
+            tab(self.surface, css_classes=["sat-surface"]), sizing_mode="stretch_width")
+        degradation = pn.Column(
             pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
-            later(self.degradation), self.cell_picker, later(self.fit),
-            md("alerts"), later(self.alerts),
-            md("events"), later(self.events),
-            md("cell_viewer"), later(self.cell_viewer),
-            sizing_mode="stretch_width",
-        )
-
+            tab(self.degradation), self.cell_picker, tab(self.fit), sizing_mode="stretch_width")
+        tabs = pn.Tabs(
+            (tr("sat_overview", lang), tab(self.sat_overview)),
+            (tr("surface", lang), surface),
+            (tr("health", lang), tab(self.health)),
+            (tr("pack_trends", lang), tab(self.trends)),
+            (tr("degradation", lang), degradation),
+            (tr("alerts", lang), tab(self.alerts)),
+            (tr("events", lang), tab(self.events)),
+            (tr("cell_viewer", lang), pn.Column(self.cell_picker, tab(self.cell_viewer), sizing_mode="stretch_width")),
+            dynamic=True, active=1 if self.state.surface else 0, sizing_mode="stretch_width",
+            css_classes=["cell-tabs"])
+        return pn.Column(self.controls, self.section(self.heatmap), tabs, sizing_mode="stretch_width")
 
 def _matrix_frame(m: Matrix) -> pd.DataFrame:
     """The matrix on screen as a long table (cell, time UTC, value)."""
