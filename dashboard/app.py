@@ -39,11 +39,8 @@ def page_extensions(state: DashboardState) -> tuple[str, ...]:
     plotly.js (4.6 MB) takes about a second to parse in headless Chromium, more than the
     cell heatmap itself, so only pages opened with the 3D surface on carry it.
     """
-    return ("tabulator", "plotly") if needs_plotly(state) else ("tabulator",)
-
-
-def needs_plotly(state: DashboardState) -> bool:
-    return state.view == "cells" and state.surface
+    # Any screen: a link with surface=true may open on another screen and switch to the cells later.
+    return ("tabulator", "plotly") if state.surface else ("tabulator",)
 
 
 class Dashboard(pn.viewable.Viewer):
