@@ -289,10 +289,12 @@ class CellView(ViewBase):
             (tr("degradation", lang), degradation),
             (tr("alerts", lang), tab(self.alerts)),
             (tr("events", lang), tab(self.events)),
-            (tr("cell_viewer", lang), pn.Column(self.cell_picker, tab(self.cell_viewer), sizing_mode="stretch_width")),
+            (tr("cell_viewer", lang),
+             pn.Column(self.cell_picker, tab(self.cell_viewer), sizing_mode="stretch_width")),
             dynamic=True, active=1 if self.state.surface else 0, sizing_mode="stretch_width",
             css_classes=["cell-tabs"])
         return pn.Column(self.controls, self.section(self.heatmap), tabs, sizing_mode="stretch_width")
+
 
 def _matrix_frame(m: Matrix) -> pd.DataFrame:
     """The matrix on screen as a long table (cell, time UTC, value)."""
