@@ -104,42 +104,14 @@ def _fixed_width_wall(data, i):
 @njit(cache=True, inline="always")
 def _number_to_eol(data, i, n, decimal_comma):
     """(value, ok, start of the next line) of a strict decimal running to the end of its line."""
-    neg = i < n and data[i] == 45
-    if neg:
-        i += 1
-    m = 0
-    digits = 0
-    decimals = 0
-    seen_point = False
-    nxt = -1
-    while i < n:
-        c = data[i]
-        if 48 <= c <= 57:
-            if digits >= 17:
-                return 0.0, False, 0
-            m = m * 10 + (c - 48)
-            digits += 1
-            if seen_point:
-                decimals += 1
-        elif (c == 46 or (decimal_comma and c == 44)) and not seen_point and digits > 0:
-            seen_point = True
-            if i + 1 >= n or not (48 <= data[i + 1] <= 57):
-                return 0.0, False, 0
-        elif c == 10:
-            nxt = i + 1
-            break
-        elif c == 13 and (i + 1 == n or data[i + 1] == 10):
-            nxt = i + 2 if i + 1 < n else n
-            break
-        else:
-            return 0.0, False, 0
-        i += 1
-    if nxt < 0:
-        nxt = n
-    if digits == 0 or m > MAX_EXACT or decimals > 22:
-        return 0.0, False, 0
-    v = np.float64(m) / POW10[decimals]
-    return (-v if neg else v), True, nxt
+    end = i
+    while end < n and data[end] != 10:
+        end += 1
+    nxt = end + 1 if end < n else n
+    if end > i and data[end - 1] == 13:  # CRLF line end
+        end -= 1
+    v, ok = _parse_number(data, i, end, decimal_comma)
+    return v, ok, nxt
 
 
 @njit(cache=True, inline="always")
