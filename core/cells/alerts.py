@@ -2,9 +2,11 @@
 
 Rules (thresholds in `AlertRules`; "recent" = the last 30 saturation days):
 
-- DRIFT_OUTLIER (cell): the cell's slope is a drift outlier among its peers (|robust z| >= 3.5
-  and its 95 % CI excludes the peer median, see `anomalies.drift_scores`; |robust z| >= 5):
-  WARNING, CRITICAL from |z| >= 10.
+- DRIFT_OUTLIER (cell): the cell drifts away from its pack: the slope of SAT minus the pack
+  median (Huber line, Newey-West 95 % interval, see `core.cells.drift`) excludes 0 and reaches
+  0.5 mV/month: WARNING, CRITICAL from 2 mV/month (`DriftRules`). The reason states the drift
+  against the system's peers, its interval and the mechanism hint.
+- PACK_DRIFT (pack): the pack part (pack median minus system median) drifts by the same rule.
 - LOW_SAT / HIGH_SAT (cell): the recent median deviation from the peer median is <= -20 mV /
   >= +20 mV: WARNING, CRITICAL beyond 40 mV. (Cells in a series string end a charge together,
   so a cell sitting 20 mV off its pack holds a different SOC or capacity.)
@@ -24,15 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.cells._robust import nanmedian_1d
-from core.cells.anomalies import CellDeviations, DriftScores
+from core.cells.anomalies import CellDeviations
+from core.cells.drift import DriftAnalysis, DriftGrade, Mechanism
 from core.cells.events import PackEvent
-from core.cells.fits import CellFits
 from core.cells.labels import Language
 from core.cells.trends import DAYS_PER_MONTH, PackTrends
 
 
 class AlertKind(str, enum.Enum):
     DRIFT_OUTLIER = "drift_outlier"
+    PACK_DRIFT = "pack_drift"
     LOW_SAT = "low_sat"
     HIGH_SAT = "high_sat"
     HIGH_SPREAD = "high_spread"
@@ -69,7 +72,6 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertRules:
-    drift_z_critical: float = 10.0
     sat_deviation_warning_mv: float = 20.0
     sat_deviation_critical_mv: float = 40.0
     spread_warning_mv: float = 50.0
@@ -92,18 +94,61 @@ def _num(x: float, digits: int, language: Language, sign: bool = False) -> str:
     return s.replace(".", ",") if language is Language.DE else s
 
 
-def _drift_alerts(fits_labels, packs, cells, drift: DriftScores, slope, rules) -> list[Alert]:
+_MECHANISM_TEXT = {
+    Mechanism.RISING: ("rising: capacity fade or resistance growth seen at top of charge",
+                       "steigend: Kapazitätsverlust oder Widerstandsanstieg am Ladeende"),
+    Mechanism.FALLING: ("falling: self-discharge, micro-short or SOC lag",
+                        "fallend: Selbstentladung, Mikrokurzschluss oder SOC-Rückstand"),
+    Mechanism.NONE: ("no significant drift", "keine signifikante Drift"),
+}
+
+
+def mechanism_text(m: Mechanism, language: Language = Language.EN) -> str:
+    """The mechanism hint in a language."""
+    return _MECHANISM_TEXT[Mechanism(m)][0 if Language(language) is Language.EN else 1]
+
+
+def _mv_month(v_per_day: float, language: Language) -> str:
+    return _num(v_per_day * 1e3 * DAYS_PER_MONTH, 2, language, True)
+
+
+def _severity(grade: DriftGrade) -> Severity | None:
+    return {DriftGrade.DRIFTING: Severity.WARNING, DriftGrade.FAST: Severity.CRITICAL}.get(grade)
+
+
+def _drift_alerts(drift: DriftAnalysis) -> list[Alert]:
     out = []
-    for i in np.flatnonzero(drift.outlier):
-        z = float(drift.robust_z[i])
-        sev = Severity.CRITICAL if abs(z) >= rules.drift_z_critical else Severity.WARNING
-        s_m, p_m = slope[i] * 1e3 * DAYS_PER_MONTH, drift.peer_median_slope_v_per_day[i] * 1e3 * DAYS_PER_MONTH
-        en, de = Language.EN, Language.DE
-        out.append(Alert(int(packs[i]), int(cells[i]), AlertKind.DRIFT_OUTLIER, sev,
-                         f"{fits_labels[i]} drifts at {_num(s_m, 2, en, True)} mV/month, its peers at "
-                         f"{_num(p_m, 2, en, True)} mV/month (robust z {_num(z, 1, en)}).",
-                         f"{fits_labels[i]} driftet mit {_num(s_m, 2, de, True)} mV/Monat, die Vergleichszellen mit "
-                         f"{_num(p_m, 2, de, True)} mV/Monat (robuster z-Wert {_num(z, 1, de)})."))
+    c = drift.cells
+    en, de = Language.EN, Language.DE
+    for i, grade in enumerate(c.grade):
+        sev = _severity(grade)
+        if sev is None:
+            continue
+        own, lo, hi = c.own_drift_v_per_day[i], c.own_ci95_low_v_per_day[i], c.own_ci95_high_v_per_day[i]
+        d, dl, dh = c.drift_v_per_day[i], c.drift_ci95_low_v_per_day[i], c.drift_ci95_high_v_per_day[i]
+        m = c.mechanism[i] if c.mechanism[i] is not Mechanism.NONE else (
+            Mechanism.RISING if own > 0 else Mechanism.FALLING)
+        out.append(Alert(int(c.packs[i]), int(c.cells[i]), AlertKind.DRIFT_OUTLIER, sev,
+                         f"{c.labels[i]} drifts from its pack at {_mv_month(own, en)} mV/month (95 % "
+                         f"{_mv_month(lo, en)}..{_mv_month(hi, en)}); against the system's peers "
+                         f"{_mv_month(d, en)} mV/month ({_mv_month(dl, en)}..{_mv_month(dh, en)}). "
+                         f"{mechanism_text(m, en).capitalize()}.",
+                         f"{c.labels[i]} driftet gegenüber seinem Pack mit {_mv_month(own, de)} mV/Monat (95 % "
+                         f"{_mv_month(lo, de)}..{_mv_month(hi, de)}); gegenüber dem System "
+                         f"{_mv_month(d, de)} mV/Monat ({_mv_month(dl, de)}..{_mv_month(dh, de)}). "
+                         f"{mechanism_text(m, de).capitalize()}."))
+    for p in drift.packs:
+        sev = _severity(p.grade)
+        if sev is None:
+            continue
+        t = p.trend
+        out.append(Alert(p.pack, None, AlertKind.PACK_DRIFT, sev,
+                         f"Pack {p.pack} drifts against the rest of the system at "
+                         f"{_mv_month(t.slope_v_per_day, en)} mV/month (95 % {_mv_month(t.ci95_low_v_per_day, en)}.."
+                         f"{_mv_month(t.ci95_high_v_per_day, en)}).",
+                         f"Pack {p.pack} driftet gegenüber dem übrigen System mit "
+                         f"{_mv_month(t.slope_v_per_day, de)} mV/Monat (95 % {_mv_month(t.ci95_low_v_per_day, de)}.."
+                         f"{_mv_month(t.ci95_high_v_per_day, de)})."))
     return out
 
 
@@ -157,17 +202,16 @@ def _event_alerts(events: Sequence[PackEvent], rules) -> list[Alert]:
     return out
 
 
-def build_alerts(fits: CellFits, deviations: CellDeviations, drift: DriftScores, trends: PackTrends,
+def build_alerts(drift: DriftAnalysis, deviations: CellDeviations, trends: PackTrends,
                  events: Sequence[PackEvent] = (), *, rules: AlertRules = AlertRules()) -> tuple[Alert, ...]:
     """All alerts of one system, most severe first, then by pack and cell (rules: module docstring)."""
-    if not isinstance(fits, CellFits):
-        raise ValueError(f"fits must be CellFits, got {type(fits).__name__}")
-    n = fits.n_cells
-    for name, a in (("deviations", deviations.recent_deviation_mv), ("drift", drift.robust_z)):
-        if np.shape(a) != (n,):
-            raise ValueError(f"{name} must describe the {n} cells of fits, got shape {np.shape(a)}")
-    labels, packs, cells = fits.labels, fits.packs, fits.cells
-    alerts = (_drift_alerts(labels, packs, cells, drift, fits.slope_v_per_day, rules)
-              + _deviation_alerts(labels, packs, cells, deviations, rules)
+    if not isinstance(drift, DriftAnalysis):
+        raise ValueError(f"drift must be a DriftAnalysis, got {type(drift).__name__}")
+    c = drift.cells
+    n = c.n_cells
+    if np.shape(deviations.recent_deviation_mv) != (n,):
+        raise ValueError(f"deviations must describe the {n} cells of drift, got shape "
+                         f"{np.shape(deviations.recent_deviation_mv)}")
+    alerts = (_drift_alerts(drift) + _deviation_alerts(c.labels, c.packs, c.cells, deviations, rules)
               + _spread_alerts(trends, rules) + _event_alerts(events, rules))
     return tuple(sorted(alerts, key=lambda a: (-a.severity.rank, a.pack, a.cell or 0, a.kind.value)))
