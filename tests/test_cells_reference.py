@@ -133,9 +133,22 @@ def test_labels_on_real_data_are_sensible(reference):
         assert ((d > 10 * 365) | np.isinf(d)).all()
 
 
-def test_no_pack_event_on_reference_data(reference):
+def test_pack_events_on_reference_data_are_lone_lasting_steps(reference):
+    """One cell per pack here: a pack event is a lasting level change of that cell against the others,
+    on a day when no other cell moved comparably (set-point changes spread all cells at once)."""
     _, sat, _ = reference
-    assert detect_pack_events(sat) == ()
+    events = detect_pack_events(sat)
+    assert len(events) <= 3
+    v = sat.voltage_v[:, sat.saturation_day]
+    days = sat.days[sat.saturation_day]
+    rel = v - np.nanmedian(v, axis=0)[None, :]
+    for ev in events:
+        k = int(np.searchsorted(days, ev.day))
+        moved = np.nanmedian(rel[:, k:k + 30], axis=1) - np.nanmedian(rel[:, max(0, k - 30):k], axis=1)
+        row = int(np.flatnonzero(sat.packs == ev.pack)[0])
+        assert abs(moved[row]) >= 0.008
+        others = np.delete(np.abs(moved), row)
+        assert (others < 0.6 * abs(moved[row]) + 0.002).all()
 
 
 def test_no_pack_event_after_injecting_one_day_outliers(reference):
@@ -149,13 +162,16 @@ def test_no_pack_event_after_injecting_one_day_outliers(reference):
     # and a whole pack spiking for a single day
     v[2, sat_cols[300]] += 0.1
     spiked = extract_sat(v, dm.days, dm.packs, dm.cells)
-    assert detect_pack_events(spiked) == ()
+    got, clean = detect_pack_events(spiked), detect_pack_events(sat)
+    assert [e.pack for e in got] == [e.pack for e in clean]
+    for a, b in zip(got, clean):
+        assert abs(int((a.day - b.day).astype(np.int64))) <= 3 and abs(a.step_v - b.step_v) <= 0.002
 
 
 def test_whole_analysis_on_reference_raises_no_critical_alert(reference):
     _, sat, _ = reference
     a = analyze_cells(sat, efc_per_day=0.9)
-    assert a.events == ()
-    assert not a.drift.outlier.any()
+    assert a.events == detect_pack_events(sat)
+    assert all(g.value == "stable" for g in a.drift.cells.grade)
     assert all(a.severity.value != "critical" for a in a.alerts)
     assert sum(h.n_cells for h in a.health) == sat.n_cells

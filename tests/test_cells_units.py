@@ -10,6 +10,7 @@ import pytest
 from core.cells import (Alert, AlertKind, AlertRules, FitMethod, Language, PackEvent, Severity, build_alerts,
                         cell_deviations, drift_scores, extract_sat, fit_cells, health_by_pack, pack_trends,
                         rank_cells)
+from core.cells.drift import analyze_drift
 
 DAYS = np.datetime64("2024-01-01", "D") + np.arange(100).astype("timedelta64[D]")
 
@@ -126,11 +127,10 @@ def test_alerts_thresholds_languages_and_health():
     v[0] += np.linspace(0, 0.06, 100)  # P1C1: fast drift, ends 60 mV high
     v[1] -= 0.025  # P1C2: 25 mV low
     sat = extract_sat(v, sat0.days, sat0.packs, sat0.cells)
-    f = fit_cells(sat, FitMethod.ROBUST)
     d = cell_deviations(sat)
-    drift = drift_scores(f)
     ev = PackEvent(pack=1, day=DAYS[40], step_v=-0.021, cells_affected=(5, 6), n_cells=12)
-    alerts = build_alerts(f, d, drift, pack_trends(sat), [ev])
+    drift = analyze_drift(sat)
+    alerts = build_alerts(drift, d, pack_trends(sat), [ev])
     kinds = {(a.label, a.kind): a for a in alerts}
     assert kinds[("P1C1", AlertKind.DRIFT_OUTLIER)].severity is Severity.CRITICAL
     assert kinds[("P1C1", AlertKind.HIGH_SAT)].severity is Severity.CRITICAL
@@ -147,7 +147,7 @@ def test_alerts_thresholds_languages_and_health():
     assert not any(a.kind is AlertKind.DRIFT_OUTLIER and a.cell != 1 for a in alerts)
     h = health_by_pack(sat.packs, sat.cells, alerts, [ev])
     assert len(h) == 1 and (h[0].critical, h[0].watched, h[0].healthy) == (1, 3, 8)
-    loose = build_alerts(f, d, drift, pack_trends(sat), [], rules=AlertRules(sat_deviation_warning_mv=30.0,
+    loose = build_alerts(drift, d, pack_trends(sat), [], rules=AlertRules(sat_deviation_warning_mv=30.0,
                                                                               sat_deviation_critical_mv=70.0))
     assert {(a.label, a.kind, a.severity) for a in loose} == {("P1C1", AlertKind.DRIFT_OUTLIER, Severity.CRITICAL),
                                                              ("P1C1", AlertKind.HIGH_SAT, Severity.WARNING),

@@ -11,7 +11,7 @@ Detection (per pack, on saturation days only, windows counted in saturation days
    make a one-day spike, or a few days of over-voltage during the bad period, irrelevant.
 3. The largest |delta| is taken, its exact day refined by a two-level L1 fit (the split that
    best separates the before and after medians), then it is accepted when all hold:
-   - |step| >= max(5 mV, 5 x the standard error of delta, from r's day-to-day noise);
+   - |step| >= max(8 mV, 5 x the standard error of delta, from r's day-to-day noise);
    - at least 60 % of the pack's cells (with data on both sides) step the same way by at least
      half the pack step;
    A step of the whole system (set-point, end current, temperature) cancels in r, so it is
@@ -21,7 +21,8 @@ Detection (per pack, on saturation days only, windows counted in saturation days
 4. Packs moving together are not a pack event: a candidate is dropped when another pack has one of at
    least 60 % of its size within 7 days. On the real reference systems every
    set-point change spreads the cells a little (some up, some down, 5-15 mV) on the same
-   day; a damaged pack steps alone.
+   day; a damaged pack steps alone. With one cell per pack (the reference files) a pack event
+   is a lasting level change of that cell: 1 and 3 of them on the two reference systems.
    Positions within w of a taken candidate (accepted or not) are then excluded and the search
    repeats, so a pack may have several events.
 """
@@ -61,7 +62,7 @@ class EventCriteria:
 
     window_sat_days: int = 30
     min_window_sat_days: int = 10
-    min_step_v: float = 0.005
+    min_step_v: float = 0.008
     noise_factor: float = 5.0
     min_agree_frac: float = 0.6
     together_days: int = 7
