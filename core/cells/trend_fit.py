@@ -134,7 +134,8 @@ def _design(x: np.ndarray, steps: np.ndarray, covariate: np.ndarray | None) -> n
     return np.column_stack(cols)
 
 
-def _fit_group(design: np.ndarray, y: np.ndarray, lag_days: int, huber_k: float | None) -> np.ndarray:
+def _fit_group(design: np.ndarray, y: np.ndarray, lag_days: int, huber_k: float | None,
+               bootstrap: bool = True) -> np.ndarray:
     """(slope, intercept, stderr) x rows of one design shared by all rows; y NaN = no value."""
     ok = np.isfinite(y) & np.isfinite(design).all(axis=1)[None, :]
     d = np.where(np.isfinite(design), design, 0.0)
@@ -163,7 +164,8 @@ def _fit_group(design: np.ndarray, y: np.ndarray, lag_days: int, huber_k: float 
     resid = np.where(ok, yy - beta @ d.T, 0.0)
     cov = newey_west_cov(d, resid, w, lag_days)
     se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
-    se[:, 1] = np.fmax(se[:, 1], block_bootstrap_slope_se(d, resid, w, ok))
+    if bootstrap:
+        se[:, 1] = np.fmax(se[:, 1], block_bootstrap_slope_se(d, resid, w, ok))
     # rows: slope, intercept, slope stderr, t of column 2 (the covariate, when there is one)
     with np.errstate(divide="ignore", invalid="ignore"):
         t2 = beta[:, 2] / se[:, 2] if d.shape[1] > 2 else np.full(beta.shape[0], np.nan)
@@ -171,7 +173,8 @@ def _fit_group(design: np.ndarray, y: np.ndarray, lag_days: int, huber_k: float 
 
 
 def fit_trends(x_days: np.ndarray, y: np.ndarray, *, steps_x: list[np.ndarray] | None = None,
-               covariate: np.ndarray | None = None, covariate_min_t: float = 3.0, lag_days: int = HAC_LAG_DAYS, huber_k: float | None = HUBER_K) -> TrendFits:
+               covariate: np.ndarray | None = None, covariate_min_t: float = 3.0, bootstrap: bool = True,
+               lag_days: int = HAC_LAG_DAYS, huber_k: float | None = HUBER_K) -> TrendFits:
     """Fit every row of y (n_rows, n_days) on x_days (n_days,), consecutive calendar days.
 
     Parameters
@@ -190,6 +193,8 @@ def fit_trends(x_days: np.ndarray, y: np.ndarray, *, steps_x: list[np.ndarray] |
         keeps it only when its HAC t-value reaches `covariate_min_t`, else it is refitted without.
     covariate_min_t : float
         See `covariate`. [1]
+    bootstrap : bool
+        False leaves out the block bootstrap (Newey-West alone), for callers that resample themselves.
     huber_k : float or None
         Huber threshold in robust sd; None gives ordinary least squares.
     """
@@ -231,14 +236,14 @@ def fit_trends(x_days: np.ndarray, y: np.ndarray, *, steps_x: list[np.ndarray] |
         kept = np.asarray([s_ for s_ in st if (has[:, x < s_].sum(axis=1) >= 2).all()
                            and (has[:, x >= s_].sum(axis=1) >= 2).all()], dtype=np.float64)
         design = _design(x, kept, None if cov is None else np.where(np.isfinite(cov), cov, 0.0))
-        got = _fit_group(design, sub, int(lag_days), huber_k)
+        got = _fit_group(design, sub, int(lag_days), huber_k, bootstrap)
         if cov is not None:
             # keep the covariate only where it explains something: otherwise it adds noise, and a
             # change of the covariate alone (a new system component) would move the slope
             weak = ~(np.abs(got[3]) >= covariate_min_t)
             if weak.any():
                 plain = _design(x, kept, None)
-                got[:3, weak] = _fit_group(plain, yy[rows_a[weak]], int(lag_days), huber_k)[:3]
+                got[:3, weak] = _fit_group(plain, yy[rows_a[weak]], int(lag_days), huber_k, bootstrap)[:3]
                 got[3, weak] = np.nan
         out[:, rows_a] = got
     counts = counts.astype(np.int64)
