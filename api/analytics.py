@@ -16,6 +16,7 @@ from core.cells.fits import CellFits
 from core.cells.health import PackHealth as CoreHealth
 from core.cells.sat import SatMatrix as CoreSat
 from core.cells.trends import PackTrends as CoreTrends
+from core.cells.verdict import CellVerdict, Rating, rating_text
 
 
 def _v(value: str, description: str):
@@ -28,7 +29,8 @@ def _days(days: np.ndarray) -> list[str]:
 
 @strawberry.enum(description="What an alert is about.")
 class AlertKind(enum.Enum):
-    DRIFT_OUTLIER = _v("drift_outlier", "The cell's SAT drifts much faster than its peers'.")
+    DRIFT_OUTLIER = _v("drift_outlier", "The cell's SAT drifts away from its pack (significant, >= 0.5 mV/month).")
+    PACK_DRIFT = _v("pack_drift", "A pack's SAT drifts against the rest of the system (significant, >= 0.5 mV/month).")
     LOW_SAT = _v("low_sat", "The cell's recent SAT lies below its pack's.")
     HIGH_SAT = _v("high_sat", "The cell's recent SAT lies above its pack's.")
     HIGH_SPREAD = _v("high_spread", "The SAT spread within a pack is large.")
@@ -86,17 +88,22 @@ class CellFit:
     loss_pct_per_efc: float | None = strawberry.field(
         description="SAT loss per equivalent full cycle [%/EFC]; null without measured cycles.")
     fit_start_day: str = strawberry.field(description="First local date the fit may use (after a pack event).")
-    quality: str = strawberry.field(description="Fit quality from R² (very linear .. not linear), in the language asked.")
-    loss_rating: str = strawberry.field(description="Grade of |lossPctPerYear| (low .. very high), in the language asked.")
+    quality: str = strawberry.field(description="The cell's rating against its peers (stable, drifting, fast drift, off "
+                                    "its peers, far from its peers), named by its most severe alert, in the language "
+                                    "asked. R² is not graded: on daily SAT it measures signal-to-noise, not linearity.")
+    loss_rating: str = strawberry.field(description="Same rating as quality: a raw loss per year is dominated by what "
+                                        "all cells share, so it is not graded on its own.")
 
 
-def fits_of(fits: CellFits, language: Language, rows: list[int] | None = None) -> list[CellFit]:
-    """CellFit objects for the given rows (all by default) of core fits."""
+def fits_of(fits: CellFits, language: Language, rows: list[int] | None = None,
+            verdicts: tuple[CellVerdict, ...] = ()) -> list[CellFit]:
+    """CellFit objects for the given rows (all by default) of core fits, rated by the core's cell verdicts."""
     lang = core_labels.Language(language.value)
     idx = range(fits.n_cells) if rows is None else rows
     out = []
     for i in idx:
         r2, loss = float(fits.r2[i]), float(fits.loss_pct_per_year[i])
+        rating = rating_text(verdicts[i].rating if verdicts else Rating.UNKNOWN, lang)
         out.append(CellFit(
             pack=int(fits.packs[i]), cell=int(fits.cells[i]), label=fits.labels[i], method=FitMethod(fits.method.value),
             slope_v_per_day=num(fits.slope_v_per_day[i]), intercept_v=num(fits.intercept_v[i]), r2=num(r2),
@@ -105,7 +112,7 @@ def fits_of(fits: CellFits, language: Language, rows: list[int] | None = None) -
             slope_ci95_high_v_per_day=num(fits.slope_ci95_high_v_per_day[i]),
             loss_pct_per_year=num(loss), loss_pct_per_efc=num(fits.loss_pct_per_efc[i]),
             fit_start_day=str(np.datetime64(fits.fit_start_day[i], "D")),
-            quality=core_labels.linearity_label(r2, lang), loss_rating=core_labels.loss_rate_label(loss, lang)))
+            quality=rating, loss_rating=rating))
     return out
 
 
@@ -178,6 +185,14 @@ class PackHealth:
     latest_day: str | None = strawberry.field(description="That latest saturation day, local date YYYY-MM-DD.")
     best_cell: str | None = strawberry.field(description="Cell with the smallest robust |lossPctPerYear|, e.g. P1C7.")
     worst_cell: str | None = strawberry.field(description="Cell with the largest robust |lossPctPerYear|, e.g. P1C9.")
+    drift_v_per_day: float | None = strawberry.field(
+        default=None, description="Drift of the pack part (pack median minus system median) [V/day].")
+    drift_ci95_low_v_per_day: float | None = strawberry.field(
+        default=None, description="Lower 95 % bound of the pack drift, allowing for autocorrelated days [V/day].")
+    drift_ci95_high_v_per_day: float | None = strawberry.field(default=None,
+                                                               description="Upper 95 % bound of the pack drift [V/day].")
+    drift_rating: str | None = strawberry.field(default=None,
+                                                description="stable / drifting / fast drift (EN labels) of the pack part.")
 
 
 def health_of(pack: int, health: tuple[CoreHealth, ...], trends: CoreTrends, robust: CellFits) -> PackHealth:

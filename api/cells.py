@@ -13,7 +13,8 @@ from api.args import (
 )
 from api.errors import NOT_FOUND, ApiError
 from api.limits import check_points
-from api.types import Downsample, FitMethod, Language, Resolution, Series
+from api.types import Downsample, FitMethod, Language, Resolution, Series, num
+from core.cells.drift import grade_text
 from core.results import SystemInfo
 from data.glossary import cell_label
 
@@ -76,7 +77,14 @@ class Pack:
         health = await loaders.pack_health(sid)
         trends = await loaders.pack_trends(sid)
         robust = await loaders.degradation(sid, FitMethod.ROBUST.value)
-        return health_of(self.index, health, trends, robust)
+        out = health_of(self.index, health, trends, robust)
+        drift = next((p for p in (await loaders.analysis(sid)).drift.packs if p.pack == self.index), None)
+        if drift is not None:
+            out.drift_v_per_day = num(drift.trend.slope_v_per_day)
+            out.drift_ci95_low_v_per_day = num(drift.trend.ci95_low_v_per_day)
+            out.drift_ci95_high_v_per_day = num(drift.trend.ci95_high_v_per_day)
+            out.drift_rating = grade_text(drift.grade)
+        return out
 
     @strawberry.field(description="One cell of the pack by its 1-based index; unknown is NOT_FOUND.")
     def cell(self, index: Annotated[int, strawberry.argument(description="Cell index, 1-based.")]) -> Cell:

@@ -67,6 +67,10 @@ class Loaders:
     async def sat_matrix(self, system_id: str, start=None, end=None):  # noqa: ANN001, ANN201
         return (await self.cell_analysis.load((system_id, start, end))).sat
 
+    async def analysis(self, system_id: str):  # noqa: ANN201
+        """The whole record's cell analysis (drift, verdicts, alerts, ...)."""
+        return await self.cell_analysis.load((system_id, None, None))
+
     async def degradation(self, system_id: str, method: str):  # noqa: ANN201
         analysis = await self.cell_analysis.load((system_id, None, None))
         return analysis.robust if method == "robust" else analysis.ols

@@ -12,7 +12,8 @@ from api.args import (
     checked_series_range, data_window, series_capped,
 )
 from api.cells import Cell, Pack, cell_of, pack_list
-from api.errors import LIMIT, ApiError
+from api.drift import CellDrift, SystemTrend, drift_rows, system_trend_of
+from api.errors import BAD_INPUT, LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, check_points
 from api.types import (
     Alarm, Cycles, DailyEnergy, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind,
@@ -135,7 +136,26 @@ class Bess(System):
     @strawberry.field(description="Per-cell SAT line fits (slope [V/day], loss [%/year]) with fit quality, P1C1 first.")
     async def degradation(self, info: strawberry.Info, method: MethodArg = FitMethod.OLS,
                           language: LanguageArg = Language.EN) -> list[CellFit]:
-        return fits_of(await info.context.loaders.degradation(self.info.id, method.value), language)
+        fits = await info.context.loaders.degradation(self.info.id, method.value)
+        return fits_of(fits, language, verdicts=(await info.context.loaders.analysis(self.info.id)).verdicts)
+
+    @strawberry.field(description="Every cell against its peers (the system's daily median): drift [V/day] with a "
+                      "95 % interval that allows for autocorrelated days, deviation [V], mechanism hint, the date "
+                      "its deviation reaches the limit; P1C1 first.")
+    async def drift(self, info: strawberry.Info, language: LanguageArg = Language.EN,
+                    limit_mv: Annotated[float, strawberry.argument(
+                        description="Deviation from peers that counts as the limit [mV], 1..500; default 40 "
+                                    "(where the deviation alert turns critical).")] = 40.0) -> list[CellDrift]:
+        if not (1.0 <= limit_mv <= 500.0):
+            raise ApiError(BAD_INPUT, f"limitMv must lie in 1..500 mV, got {limit_mv}")
+        a = await info.context.loaders.analysis(self.info.id)
+        days = float((a.sat.days[-1] - a.sat.days[0]).astype("int64")) + 1.0
+        return drift_rows(a, language, limit_mv / 1000.0, days)
+
+    @strawberry.field(description="The slope of the SAT part every cell shares, reported on its own: operation "
+                      "(charge set-point, end current, temperature), not cell ageing.")
+    async def system_trend(self, info: strawberry.Info, language: LanguageArg = Language.EN) -> SystemTrend:
+        return system_trend_of(await info.context.loaders.analysis(self.info.id), language)
 
     @strawberry.field(description="Cells and packs that drift, deviate or stepped, most severe first.")
     async def alerts(self, info: strawberry.Info, language: LanguageArg = Language.EN) -> list[Alert]:

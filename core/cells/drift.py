@@ -101,6 +101,15 @@ class DriftGrade(enum.Enum):
     UNKNOWN = "unknown"
 
 
+_GRADE_TEXT = {DriftGrade.STABLE: ("stable", "stabil"), DriftGrade.DRIFTING: ("drifting", "driftet"),
+               DriftGrade.FAST: ("fast drift", "schnelle Drift"), DriftGrade.UNKNOWN: ("unknown", "unbekannt")}
+
+
+def grade_text(grade: DriftGrade, german: bool = False) -> str:
+    """The grade as a word (English, or German)."""
+    return _GRADE_TEXT[grade][1 if german else 0]
+
+
 def grade_drift(slope_v_per_day: float, ci_low: float, ci_high: float, rules: DriftRules = DriftRules()) -> DriftGrade:
     """STABLE unless the interval excludes 0 and the rate reaches the warning (DRIFTING) or critical (FAST) rate."""
     if not (np.isfinite(slope_v_per_day) and np.isfinite(ci_low) and np.isfinite(ci_high)):
