@@ -169,7 +169,8 @@ class Bess(System):
     async def pack_trends(self, info: strawberry.Info) -> PackTrends:
         return PackTrends.of(await info.context.loaders.pack_trends(self.info.id))
 
-    @strawberry.field(description="Each cell's SAT deviation from its pack median per day, flat row-major [mV].")
+    @strawberry.field(description="Each cell's SAT minus the system's daily median (deviation from peers) per day, "
+                      "flat row-major [mV].")
     async def sat_deviation(self, info: strawberry.Info) -> Matrix:
         return Matrix.of(await info.context.call(info.context.service.deviation_matrix, self.info.id))
 

@@ -398,11 +398,15 @@ class QueryService:
         return self.cell_analysis(system_id).health
 
     def deviation_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Matrix:
-        """Each cell's SAT deviation from its pack median per day [mV] in [start, end) (rows P1C1.., local dates)."""
+        """Each cell's SAT minus the system's daily median (deviation from its peers) [mV] in [start, end).
+
+        Peers are the whole system, as for the drift (core.cells.drift): what every cell shares
+        (set-point, temperature) is gone, a pack that stepped shows as a band.
+        """
         a = self.cell_analysis(system_id)
         keep = self._day_mask(a.sat.days, start, end)
         return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days[keep]),
-                      values=a.deviations.deviation_mv[:, keep], unit="mV")
+                      values=a.drift.parts.relative_v[:, keep] * 1000.0, unit="mV")
 
     @staticmethod
     def _day_mask(days: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:

@@ -81,7 +81,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "heatmap": ("Cell heatmap", "Zell-Heatmap"),
     "heatmap_kind": ("Heatmap", "Heatmap"),
     "sat": ("SAT voltage", "SAT-Spannung"),
-    "deviation": ("Deviation from pack median", "Abweichung vom Pack-Median"),
+    "deviation": ("Deviation from peers (system median)", "Abweichung von den Vergleichszellen (Systemmedian)"),
     "raw": ("Cell voltage (pyramid level)", "Zellspannung (Pyramidenstufe)"),
     "level": ("Level", "Stufe"),
     "pack": ("Pack", "Pack"),
