@@ -124,11 +124,18 @@ class Alert:
     kind: AlertKind = strawberry.field(description="What the alert is about.")
     severity: Severity = strawberry.field(description="INFO, WARNING or CRITICAL.")
     reason: str = strawberry.field(description="Why, with the numbers, in the language asked.")
+    from_date: str | None = strawberry.field(description="First local date of the data that raised it (open the "
+                                             "cell's series here), YYYY-MM-DD.")
+    to_date: str | None = strawberry.field(description="Last local date of that data, YYYY-MM-DD.")
 
     @classmethod
     def of(cls, a: CoreAlert, language: Language) -> "Alert":
+        def day(d):  # noqa: ANN001, ANN202
+            return None if d is None else str(np.datetime64(d, "D"))
+
         return cls(pack=a.pack, cell=a.cell, label=a.label, kind=AlertKind(a.kind.value),
-                   severity=Severity(a.severity.value), reason=a.reason(core_labels.Language(language.value)))
+                   severity=Severity(a.severity.value), reason=a.reason(core_labels.Language(language.value)),
+                   from_date=day(a.first_day), to_date=day(a.last_day))
 
 
 @strawberry.type(description="A step in one pack's SAT voltage relative to the other packs.")

@@ -16,7 +16,7 @@ DRIFT = """query($id: ID!, $lang: Language, $limit: Float) { system(id: $id) { .
     driftCi95HighVPerDay driftMvPerMonth ownDriftVPerDay driftVPerEfc deviationV deviationAt5000EfcV
     deviationAt10000EfcV mechanism limitStatus limitDate limitDateEarliest limitDateLatest n }
   systemTrend(language: $lang) { slopeVPerDay ci95LowVPerDay ci95HighVPerDay levelShiftShare note }
-  alerts { label kind severity }
+  alerts { label kind severity fromDate toDate }
   packs { index health { driftVPerDay driftCi95LowVPerDay driftCi95HighVPerDay driftRating } }
 } } }"""
 
@@ -50,6 +50,7 @@ def test_drift_rows_are_the_core_numbers_and_agree_with_alerts(gql, service, bes
     # labels agree with alerts: a cell with a critical alert never reads "stable", one without never reads a problem
     worst = {}
     for al in got["alerts"]:
+        assert al["fromDate"] <= al["toDate"]  # every alert links to the days that raised it
         rank = {"INFO": 0, "WARNING": 1, "CRITICAL": 2}[al["severity"]]
         worst[al["label"]] = max(worst.get(al["label"], 0), rank)
     for r in rows:

@@ -205,3 +205,20 @@ def test_rules_are_validated():
         DriftRules(limit_v=0.0)
     with pytest.raises(ValueError, match="SatMatrix"):
         analyze_drift("not a matrix")  # type: ignore[arg-type]
+
+
+def test_every_alert_names_the_days_that_raised_it():
+    slopes = np.zeros(12)
+    slopes[0] = 1e-4
+    sat = _line_fleet(slopes)
+    v = np.array(sat.voltage_v)
+    v[3, 300:] += 0.03  # P1C4 sits 30 mV high over the last 100 days
+    sat = extract_sat(v, sat.days, sat.packs, sat.cells)
+    a = analyze_cells(sat)
+    assert a.alerts
+    for al in a.alerts:
+        assert al.first_day is not None and sat.days[0] <= al.first_day <= al.last_day <= sat.days[-1]
+    drift = next(al for al in a.alerts if al.kind is AlertKind.DRIFT_OUTLIER and al.label == "P1C1")
+    assert (drift.first_day, drift.last_day) == (sat.days[0], sat.days[-1])  # the whole fitted record
+    high = next(al for al in a.alerts if al.label == "P1C4" and al.kind is AlertKind.HIGH_SAT)
+    assert (high.first_day, high.last_day) == (sat.days[-30], sat.days[-1])  # the recent 30 saturation days

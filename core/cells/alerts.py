@@ -19,6 +19,7 @@ INFO is part of the scale for callers; these rules raise WARNING and CRITICAL on
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ class Alert:
     severity: Severity
     reason_en: str
     reason_de: str
+    first_day: np.datetime64 | None = None
+    """First local day of the data that raised the alert (the fitted days, the recent window, the
+    days around a step): where a link to the cell's series should open."""
+    last_day: np.datetime64 | None = None
+    """Last local day of that data."""
 
     @property
     def label(self) -> str:
@@ -187,8 +193,10 @@ def _spread_alerts(trends: PackTrends, rules) -> list[Alert]:
     return out
 
 
-def _event_alerts(events: Sequence[PackEvent], rules) -> list[Alert]:
+def _event_alerts(events: Sequence[PackEvent], rules, days: np.ndarray) -> list[Alert]:
+    """One alert per event; its days are a month either side of the step (within the record)."""
     out = []
+    month = np.timedelta64(30, "D")
     for ev in events:
         step_mv = ev.step_v * 1e3
         sev = Severity.CRITICAL if abs(step_mv) >= rules.event_critical_step_mv else Severity.WARNING
@@ -198,8 +206,36 @@ def _event_alerts(events: Sequence[PackEvent], rules) -> list[Alert]:
                          f"Pack {ev.pack}: SAT step of {_num(step_mv, 1, Language.EN, True)} mV against the other packs "
                          f"from {day}, shared by {k} of {n} cells.",
                          f"Pack {ev.pack}: SAT-Sprung von {_num(step_mv, 1, Language.DE, True)} mV gegenüber den anderen "
-                         f"Packs ab {day}, bei {k} von {n} Zellen."))
+                         f"Packs ab {day}, bei {k} von {n} Zellen.",
+                         first_day=max(days[0], np.datetime64(ev.day, "D") - month),
+                         last_day=min(days[-1], np.datetime64(ev.day, "D") + month)))
     return out
+
+
+def _span(days: np.ndarray, has: np.ndarray, last_n: int | None = None) -> tuple[np.datetime64 | None, ...]:
+    idx = np.flatnonzero(has)
+    if last_n is not None:
+        idx = idx[-last_n:]
+    return (days[idx[0]], days[idx[-1]]) if idx.size else (None, None)
+
+
+def _with_days(a: Alert, drift: DriftAnalysis, dev: CellDeviations, trends: PackTrends, rules: AlertRules) -> Alert:
+    """The alert with the days whose data raised it (see `Alert.first_day`)."""
+    days, c = drift.parts.days, drift.cells
+    row = np.flatnonzero((c.packs == a.pack) & (c.cells == (a.cell or -1)))
+    prow = np.flatnonzero(drift.parts.packs == a.pack)
+    if a.kind is AlertKind.DRIFT_OUTLIER and row.size:
+        first, last = _span(days, np.isfinite(drift.parts.relative_v[row[0]]))
+    elif a.kind is AlertKind.PACK_DRIFT and prow.size:
+        first, last = _span(days, np.isfinite(drift.parts.pack_part_v[prow[0]]))
+    elif a.kind in (AlertKind.LOW_SAT, AlertKind.HIGH_SAT) and row.size:
+        first, last = _span(days, np.isfinite(dev.deviation_mv[row[0]]), rules.recent_sat_days)
+    elif a.kind is AlertKind.HIGH_SPREAD:
+        trow = np.flatnonzero(trends.packs == a.pack)
+        first, last = _span(trends.days, np.isfinite(trends.spread_v[trow[0]]), rules.recent_sat_days)
+    else:  # PACK_EVENT: set where it is made
+        return a
+    return dataclasses.replace(a, first_day=first, last_day=last)
 
 
 def build_alerts(drift: DriftAnalysis, deviations: CellDeviations, trends: PackTrends,
@@ -213,5 +249,6 @@ def build_alerts(drift: DriftAnalysis, deviations: CellDeviations, trends: PackT
         raise ValueError(f"deviations must describe the {n} cells of drift, got shape "
                          f"{np.shape(deviations.recent_deviation_mv)}")
     alerts = (_drift_alerts(drift) + _deviation_alerts(c.labels, c.packs, c.cells, deviations, rules)
-              + _spread_alerts(trends, rules) + _event_alerts(events, rules))
+              + _spread_alerts(trends, rules) + _event_alerts(events, rules, drift.parts.days))
+    alerts = [_with_days(a, drift, deviations, trends, rules) for a in alerts]
     return tuple(sorted(alerts, key=lambda a: (-a.severity.rank, a.pack, a.cell or 0, a.kind.value)))
