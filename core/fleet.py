@@ -1,0 +1,93 @@
+"""The fleet at a glance: one row per system, ranked by risk (what needs attention first).
+
+Risk order (most urgent first), a tuple compared left to right:
+
+1. critical findings: cells with a CRITICAL verdict plus CRITICAL pack alerts (step, pack
+   drift, spread);
+2. warnings: cells with a WARNING verdict plus WARNING pack alerts;
+3. the fastest own drift of any cell [V/day], in magnitude;
+4. missing data: 1 - coverage of the last 30 days (a silent system is a risk too);
+5. ingest problems of its files.
+
+Meters have no cells: only 4 and 5 rank them, after every BESS with a finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from core.cells.alerts import Severity
+from core.cells.analysis import CellAnalysis
+
+COVERAGE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    system_id: str
+    kind: str
+    """"meter" or "bess"."""
+    coverage: float | None
+    """Share of the last 30 local days (up to the system's last data) with any data (0..1); None without data. [1]"""
+    last_data: datetime | None
+    """End of the system's data (UTC)."""
+    critical_cells: int
+    warning_cells: int
+    ok_cells: int
+    critical_pack_alerts: int
+    warning_pack_alerts: int
+    worst_cell: str | None
+    """Cell with the fastest significant own drift, else the largest |drift| against peers, e.g. P2C9."""
+    worst_cell_drift_v_per_day: float | None
+    """That cell's drift against peers (SAT minus the system median). [V/day]"""
+    pack_events: int
+    efc: float | None
+    """Equivalent full cycles over the record; None when unknown. [1]"""
+    soh_pct: float | None
+    """Latest state of health the BMS reports; None without the signal. [%]"""
+    problems: int
+    """Files of the system the last ingest reported a problem for."""
+
+    @property
+    def risk(self) -> tuple[int, int, float, float, int]:
+        """The sort key of the module docstring; larger is more urgent."""
+        drift = abs(self.worst_cell_drift_v_per_day) if self.worst_cell_drift_v_per_day is not None else 0.0
+        missing = 1.0 - self.coverage if self.coverage is not None else 1.0
+        return (self.critical_cells + self.critical_pack_alerts, self.warning_cells + self.warning_pack_alerts,
+                drift, missing, self.problems)
+
+
+def cell_counts(a: CellAnalysis) -> dict[str, object]:
+    """Severity counts, worst cell and events of one BESS from its cell analysis."""
+    sev = [v.severity for v in a.verdicts]
+    crit = sum(s is Severity.CRITICAL for s in sev)
+    warn = sum(s is Severity.WARNING for s in sev)
+    packs = [al for al in a.alerts if al.cell is None]
+    c = a.drift.cells
+    own = np.abs(np.asarray(c.own_drift_v_per_day, dtype=np.float64))
+    worst = None
+    flagged = [i for i, v in enumerate(a.verdicts) if v.severity is not None and np.isfinite(own[i])]
+    pool = flagged or [i for i in range(c.n_cells) if np.isfinite(c.drift_v_per_day[i])]
+    if pool:
+        key = own if flagged else np.abs(np.asarray(c.drift_v_per_day, dtype=np.float64))
+        worst = max(pool, key=lambda i: key[i])
+    return dict(critical_cells=crit, warning_cells=warn, ok_cells=len(sev) - crit - warn,
+                critical_pack_alerts=sum(al.severity is Severity.CRITICAL for al in packs),
+                warning_pack_alerts=sum(al.severity is Severity.WARNING for al in packs),
+                worst_cell=None if worst is None else c.labels[worst],
+                worst_cell_drift_v_per_day=None if worst is None else float(c.drift_v_per_day[worst]),
+                pack_events=len(a.events))
+
+
+def coverage_of(day_has_data: np.ndarray) -> float | None:
+    """Share of the last `COVERAGE_DAYS` entries that are True; None for an empty record."""
+    d = np.asarray(day_has_data, dtype=bool)[-COVERAGE_DAYS:]
+    return float(d.mean()) if d.size else None
+
+
+def rank_fleet(rows: list[FleetRow]) -> list[FleetRow]:
+    """Most urgent first (module docstring); ties keep the system id order."""
+    return sorted(sorted(rows, key=lambda r: r.system_id), key=lambda r: r.risk, reverse=True)
