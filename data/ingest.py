@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -16,29 +17,36 @@ from tqdm import tqdm
 
 from data.build import build_unit
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
+from data.glossary import LEVELS, spec_for
 from data.manifest import (
-    UnitRecord, build_manifest, unit_key, units_of, write_json_durably,
+    SourceRecord, UnitRecord, build_manifest, unit_key, units_of, write_json_durably,
 )
+from data.names import name_problem
 from data.publish import (
     StoreLock, clean_leftovers, link_or_copy, new_version_name, now_utc, prune_versions, publish,
-    read_current, staging_dir,
+    read_current, recover_current, staging_dir,
 )
 from data.parquet_out import sha256_file
 from data.report import FileIssue, IngestReport, save_report
-from data.store import MANIFEST_FILE, VERSIONS_DIR, Snapshot, StoreError, resolve_store_root
+from data.store import MANIFEST_FILE, VERSIONS_DIR, Snapshot, StoreError, resolve_store_root, signal_relpath
 
 
-def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool = True) -> IngestReport:
-    """Ingest all exports under ``roots`` into the store; never raises for bad input files."""
+def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool = True,
+           allow_removal: bool = False) -> IngestReport:
+    """Ingest all exports under ``roots`` into the store; never raises for bad input files.
+
+    ``allow_removal``: a missing or empty root is meant (its systems are removed) rather
+    than an error (an unmounted share must not empty the store).
+    """
     t0 = time.monotonic()
     started = now_utc()
     root = resolve_store_root(store)
     roots = split_roots(list(roots))
     base = dict(started_utc=started.strftime("%Y-%m-%dT%H:%M:%SZ"), roots=tuple(map(str, roots)), store=str(root))
     try:
-        check_roots(roots)
+        missing = check_roots(roots, allow_missing=allow_removal)
         with StoreLock(root):
-            report = _ingest_locked(roots, root, started, t0, base, progress)
+            report = _ingest_locked(roots, root, started, t0, base, progress, allow_removal, missing)
     except (RootError, StoreError, OSError) as exc:
         report = _error_report(base, t0, read_current(root) if root.exists() else None, str(exc))
         if not root.is_dir():
@@ -84,42 +92,110 @@ def _hashes(found: Discovery, prev_units: dict[tuple[str, str], UnitRecord]) -> 
     return out
 
 
-def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict, progress: bool) -> IngestReport:
+def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict, progress: bool,
+                   allow_removal: bool = False, missing: list[str] = ()) -> IngestReport:
+    notes = [f"export root {m} skipped (--allow-removal): its systems are removed" for m in missing]
+    recovered = recover_current(root)
+    if recovered:
+        notes.append(recovered)
     clean_leftovers(root)
     current, prev_units = _previous(root)
     found = discover(roots)
+    if found.empty_roots and not allow_removal:
+        raise RootError("export root(s) hold no CSV file (not mounted?): " + "; ".join(found.empty_roots)
+                        + "; nothing was changed. Pass --allow-removal if their systems are meant to be removed")
+    notes += [f"export root {r} holds no CSV file; its systems are removed (--allow-removal)"
+              for r in found.empty_roots]
     hashes = _hashes(found, prev_units)
     keys = {(u.system_id, u.name): unit_key(u.name, [(f.signal, f.path.name, hashes[f.path]) for f in u.sources])
             for u in found.units}
+    kept = {k: why for k, why in _keep_last_good(found, prev_units, roots).items() if _outputs_present(root, prev_units[k])}
+    for k in kept:
+        keys[k] = prev_units[k].key
+    units = _with_kept_units(found.units, kept, prev_units)
     reusable = {k for k, key in keys.items()
                 if k in prev_units and prev_units[k].key == key and _outputs_present(root, prev_units[k])}
     removed = sorted(set(prev_units) - set(keys))
     systems = {s.system_id: (s.kind.value, str(s.folder)) for s in found.systems}
+    systems.update({k[0]: sd for k in kept if k[0] not in systems for sd in [_prev_system(root, current, k[0])]})
     unchanged = current is not None and len(reusable) == len(keys) and not removed and prev_units \
         and _same_systems(root, current, systems)
     published = None
+    issues = [FileIssue(path, reason, False) for path, reason in found.notes]
+    kept_notes = [f"{s}/{n}: {why}" for (s, n), why in sorted(kept.items())]
     if unchanged:
         records = [prev_units[k] for k in sorted(keys)]
         built: list[str] = []
     else:
         version = new_version_name(root, started)
         stage = staging_dir(root, version)
-        records, built = _build_all(found.units, reusable, prev_units, keys, hashes, root, stage, version, progress)
+        records, built = _build_all(units, reusable, prev_units, keys, hashes, root, stage, version, progress,
+                                    issues, kept_notes)
         if not any(r.rows for r in records):
             # Publishing an empty version would hide the data of the previous one.
             shutil.rmtree(stage, ignore_errors=True)
-            return _summarise(base, t0, found, records, built, reusable, removed, None, current)
+            return _summarise(base, t0, found, records, built, reusable, removed, None, current,
+                              issues, kept_notes, notes)
         manifest = build_manifest(version=version, previous=current, created_utc=base["started_utc"],
                                   roots=[str(r.resolve()) for r in roots], systems=systems, units=records)
         write_json_durably(stage / MANIFEST_FILE, manifest)
         publish(root, stage, version)
         prune_versions(root)
         published = current = version
-    return _summarise(base, t0, found, records, built, reusable, removed, published, current)
+    return _summarise(base, t0, found, records, built, reusable, removed, published, current,
+                      issues, kept_notes, notes)
+
+
+def _keep_last_good(found: Discovery, prev_units: dict[tuple[str, str], UnitRecord],
+                    roots: list[Path]) -> dict[tuple[str, str], str]:
+    """Units of the previous version whose data stays although this run could not read it, and why.
+
+    A unit is kept when one of its files (or a folder above it) is present but unreadable,
+    or when it is no longer found although a file of it is still there, under one of this
+    run's roots (e.g. now refused). Only a unit whose files are really gone (or whose root
+    is no longer given) is removed.
+    """
+    unreadable = [Path(p) for p in found.unreadable]
+    resolved = [r.resolve() for r in roots]
+    found_keys = {(u.system_id, u.name) for u in found.units}
+    kept = {}
+    for k, rec in prev_units.items():
+        if name_problem(k[0], "system id") or (rec.cell_group is None and name_problem(k[1], "signal name")):
+            continue  # a name refused today is not carried forward
+        paths = [Path(s.path) for s in rec.sources]
+        hit = next((p for p in paths if any(p == u or u in p.parents for u in unreadable)), None)
+        if hit is not None:
+            kept[k] = f"source {hit} present but unreadable; last good data kept"
+        elif k not in found_keys and rec.outputs and any(
+                os.path.lexists(p) and any(r in p.parents for r in resolved) for p in paths):
+            kept[k] = "source files present but not read this run; last good data kept"
+    return kept
+
+
+def _with_kept_units(units: tuple[Unit, ...], kept: dict, prev_units: dict) -> tuple[Unit, ...]:
+    """The units to build or link, in (system, name) order; kept units stand in for their new form."""
+    out = {(u.system_id, u.name): u for u in units}
+    for k in kept:
+        rec = prev_units[k]
+        out[k] = Unit(k[0], k[1], rec.cell_group, ())
+    return tuple(out[k] for k in sorted(out))
+
+
+def _prev_system(root: Path, current: str | None, system_id: str) -> tuple[str, str]:
+    try:
+        sd = Snapshot(root, current).manifest()["systems"][system_id]
+        return sd["kind"], sd["folder"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "meter", ""
+
+
+# OSErrors that concern the store, not one input: the whole ingest fails with exit code 2.
+_STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: dict, hashes: dict,
-               root: Path, stage: Path, version: str, progress: bool) -> tuple[list[UnitRecord], list[str]]:
+               root: Path, stage: Path, version: str, progress: bool, issues: list[FileIssue] | None = None,
+               kept_notes: list[str] | None = None) -> tuple[list[UnitRecord], list[str]]:
     """Build (or link forward) every unit; a few units at a time, records in unit order.
 
     Units are independent, so while one writes Parquet (native code, GIL released) another
@@ -129,15 +205,49 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
     bar = tqdm(total=len(units), desc="ingest", unit="signal", file=sys.stderr, disable=not progress, leave=False)
     pending: deque = deque()
 
+    issues = [] if issues is None else issues
+    kept_notes = [] if kept_notes is None else kept_notes
+
+    def link_forward(prev: UnitRecord) -> None:
+        src = _version_dir_of(root, prev)
+        for w in prev.outputs.values():
+            link_or_copy(src / w.relpath, stage / w.relpath)
+
     def finish_one() -> None:
         u, result = pending.popleft()
         k = (u.system_id, u.name)
         bar.set_postfix_str(f"{u.system_id}/{u.name}", refresh=False)
         if isinstance(result, UnitRecord):
             records.append(result)
+            bar.update()
+            return
+        try:
+            rec = replace(result.result(), key=keys[k])
+            why = next((f"{s.path}: {s.fatal}" for s in rec.sources if (s.fatal or "").startswith("cannot read")),
+                       None)
+        except Exception as exc:  # noqa: BLE001 - one unit's failure must not stop the others
+            if isinstance(exc, OSError) and exc.errno in _STORE_ERRNOS:
+                raise
+            _remove_outputs(stage, u)
+            reason = f"could not be built ({type(exc).__name__}: {exc})"
+            if k not in prev_units or not _outputs_present(root, prev_units[k]):
+                records.append(_failed_unit(u, keys[k], version, hashes, reason))
+                bar.update()
+                return
+            for f in u.sources:
+                issues.append(FileIssue(str(f.path), f"{reason}; last good data kept", True))
         else:
-            records.append(replace(result.result(), key=keys[k]))
-            built.append(f"{u.system_id}/{u.name}")
+            if why is None or k not in prev_units or not _outputs_present(root, prev_units[k]):
+                records.append(rec)
+                built.append(f"{u.system_id}/{u.name}")
+                bar.update()
+                return
+            _remove_outputs(stage, u)
+            reason = f"source {why}"
+        prev = prev_units[k]
+        link_forward(prev)
+        records.append(prev)
+        kept_notes.append(f"{u.system_id}/{u.name}: {reason}; last good data kept")
         bar.update()
 
     budget = _ByteBudget(BUDGET_BYTES)
@@ -146,9 +256,7 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
             k = (u.system_id, u.name)
             if k in reusable:
                 prev = prev_units[k]
-                src = _version_dir_of(root, prev)
-                for w in prev.outputs.values():
-                    link_or_copy(src / w.relpath, stage / w.relpath)
+                link_forward(prev)
                 pending.append((u, prev))
             else:
                 pending.append((u, pool.submit(_build_one, u, stage, version, hashes, budget)))
@@ -199,6 +307,21 @@ def _build_one(u: Unit, stage: Path, version: str, hashes: dict, budget: _ByteBu
         budget.release(got)
 
 
+def _remove_outputs(stage: Path, u: Unit) -> None:
+    """What a failed build left in the staging version: never published, never listed."""
+    for lvl in LEVELS:
+        (stage / signal_relpath(u.system_id, lvl, u.name)).unlink(missing_ok=True)
+
+
+def _failed_unit(u: Unit, key: str, version: str, hashes: dict, reason: str) -> UnitRecord:
+    """The record of a unit whose build failed: every file named with the reason, no outputs."""
+    spec = spec_for(u.sources[0].signal) if u.sources else spec_for(u.name)
+    sources = tuple(SourceRecord(str(f.path), f.path.name, f.signal, f.size_bytes, f.mtime_ns, hashes[f.path],
+                                 0, 0, {}, (reason,), reason) for f in u.sources)
+    return UnitRecord(u.system_id, u.name, u.cell_group, spec.unit, spec.aggregation.value, key, version, 0, {},
+                      sources, {})
+
+
 def _version_dir_of(root: Path, rec: UnitRecord) -> Path:
     """Reused outputs are linked from the current version (their first home may be pruned)."""
     return root / VERSIONS_DIR / (read_current(root) or rec.built_in)
@@ -224,9 +347,10 @@ def _same_systems(root: Path, current: str, systems: dict[str, tuple[str, str]])
 
 
 def _summarise(base: dict, t0: float, found: Discovery, records: list[UnitRecord], built: list[str],
-               reusable: set, removed: list, published: str | None, current: str | None) -> IngestReport:
+               reusable: set, removed: list, published: str | None, current: str | None,
+               extra: list[FileIssue] = (), kept: list[str] = (), notes: list[str] = ()) -> IngestReport:
     dropped: Counter[str] = Counter()
-    issues = [FileIssue(path, reason, True) for path, reason in found.problems]
+    issues = [FileIssue(path, reason, True) for path, reason in found.problems] + list(extra)
     rows_read = rows_kept = ingested = unchanged_files = 0
     for rec in records:
         dropped.update(rec.dropped)
@@ -257,4 +381,6 @@ def _summarise(base: dict, t0: float, found: Discovery, records: list[UnitRecord
         units_unchanged=len(records) - len(built),
         units_removed=tuple(f"{s}/{n}" for s, n in removed),
         systems_updated=tuple(sorted({b.split("/", 1)[0] for b in built} | {s for s, _ in removed})),
+        units_kept=tuple(kept),
+        store_notes=tuple(notes),
     )

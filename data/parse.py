@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import re
 
 import numpy as np
 import polars as pl
 
 from data.glossary import SignalSpec
 from data.plainkernel import NOT_PLAIN, parse_plain_kernel
+from data.decimal import DecimalRule, decimal_rule
 from data.sentinels import sentinels_for
 from data.sniff import BOM, SAMPLE_BYTES, Sniffed, sniff_bytes
+from data.sources import SourceReadError, read_source
 from data.timekernel import WITH_OFFSET
 from data.timeparse import UTC_DTYPE, parse_timestamps, resolve_utc
 
@@ -23,6 +28,17 @@ NULL_STRINGS = ("", "nan", "null", "none", "-", "--", "n/a", "na", "#n/a", "nil"
 # A column is the value column when at least this share of its non-null cells are numbers.
 NUMERIC_SHARE = 0.5
 MAX_EXAMPLES = 3
+# Plausible time window, the same for every system: BESS and smart-meter telemetry before
+# 2000 does not exist, and a time more than two days ahead of the ingest is a device clock
+# error. Rows outside are dropped (``implausible_time``) and reported per file, so one
+# 1900 or 2099 row cannot stretch a system's range over a century (daily levels, queries).
+PLAUSIBLE_FROM_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+PLAUSIBLE_AHEAD_MS = 2 * 86_400_000
+
+
+def plausible_window_ms() -> tuple[int, int]:
+    """[from, to] in UTC ms: the fixed start, and two days after now."""
+    return PLAUSIBLE_FROM_MS, int(time.time() * 1000) + PLAUSIBLE_AHEAD_MS
 
 
 class Drop:
@@ -34,6 +50,8 @@ class Drop:
     NON_FINITE = "non_finite"
     SENTINEL = "sentinel"
     TRUNCATED_LAST_LINE = "truncated_last_line"
+    DECIMAL_MISMATCH = "decimal_mismatch"  # a number written against the file's decimal rule
+    IMPLAUSIBLE_TIME = "implausible_time"  # outside the plausible time window
     DUPLICATE_EXACT = "duplicate_exact"
     DUPLICATE_CONFLICT = "duplicate_conflict"
 
@@ -80,32 +98,50 @@ def parse_file(path: Path, spec: SignalSpec, *, fast: bool = True) -> ParsedFile
     ``fast=False`` skips the plain-file kernel (tests compare both paths).
     """
     try:
-        data = path.read_bytes()
+        data = read_source(path)
     except OSError as exc:
         return _fatal(path, f"cannot read: {exc.strerror or exc}")
+    except SourceReadError as exc:
+        return _fatal(path, str(exc))
+    if b"\r" in data and b"\n" not in data:
+        data = data.replace(b"\r", b"\n")  # CR-only line ends (classic Mac exports)
     sn = sniff_bytes(data[:SAMPLE_BYTES], data[-1:])
     if sn.problem:
         return _fatal(path, sn.problem)
+    data, line0 = _with_header(data, sn.delimiter)
     if fast:
-        parsed = _parse_plain(path, data, sn, spec)
+        parsed = _parse_plain(path, data, sn, spec, line0)
         if parsed is not None:
             return parsed
-    try:
-        raw = _read_strings(path, sn.delimiter)
-    except OSError as exc:
-        return _fatal(path, f"cannot read: {exc.strerror or exc}")
+    raw = _read_strings(data, sn.delimiter)
     if raw.width < 2:
         return _fatal(path, f"only one column {raw.columns}; need timestamp and value")
     if raw.height == 0:
         return _fatal(path, "header only, no data rows")
-    return _to_rows(path, raw, sn.delimiter, sn.ends_with_newline, spec)
+    return _to_rows(path, raw, sn.delimiter, sn.ends_with_newline, spec, line0)
+
+
+_DATE_START = re.compile(rb'^\s*"?\d{4}[-/.]\d{1,2}[-/.]\d{1,2}')
+
+
+def _with_header(data: bytes, sep: str) -> tuple[bytes, int]:
+    """(data with a header row, line number of the first data row): a file whose first line is
+    already data (starts with a date) gets ``timestamp<sep>value`` put in front, so its first
+    row is read, not taken as the header."""
+    start = len(BOM) if data.startswith(BOM) else 0
+    eol = data.find(b"\n", start)
+    first = data[start: eol if eol >= 0 else len(data)]
+    if not _DATE_START.match(first):
+        return data, 2
+    names = ["timestamp", "value"] + [f"column_{i + 3}" for i in range(first.count(sep.encode()) - 1)]
+    return sep.join(names).encode() + b"\n" + data[start:], 1
 
 
 def _fatal(path: Path, reason: str, rows_read: int = 0) -> ParsedFile:
     return ParsedFile(path, _NO_TS, _NO_VALUE, rows_read, {}, (reason,), fatal=reason)
 
 
-def _parse_plain(path: Path, data: bytes, sn: Sniffed, spec: SignalSpec) -> ParsedFile | None:
+def _parse_plain(path: Path, data: bytes, sn: Sniffed, spec: SignalSpec, line0: int = 2) -> ParsedFile | None:
     """The common file (header, then ``timestamp<sep>number`` lines) straight from its bytes.
 
     None when the file is anything else: the tolerant reader then decides every row, so
@@ -120,6 +156,8 @@ def _parse_plain(path: Path, data: bytes, sn: Sniffed, spec: SignalSpec) -> Pars
         return None
     if names[1].decode("utf-8", errors="replace").strip().lower() in TIMESTAMP_NAMES:
         return None  # the timestamp is the second column: rare, left to the tolerant reader
+    if sep != b"," and data.find(b",", eol) >= 0 and data.find(b".", eol) >= 0:
+        return None  # both separators: the tolerant reader decides the file's decimal rule
     n_max = data.count(b"\n", eol + 1) + 1
     wall = np.empty(n_max, np.int64)
     off = np.empty(n_max, np.int64)
@@ -134,10 +172,20 @@ def _parse_plain(path: Path, data: bytes, sn: Sniffed, spec: SignalSpec) -> Pars
         return None  # a cut-off last line that parses as a sentinel is reported as truncated
     utc, gap_n, fold_n = resolve_utc(wall, np.ones(n, bool), off, flags == WITH_OFFSET)
     dropped = {}
-    if sentinel is not None:
+    problems = [_gap_problem(gap_n)] if gap_n else []
+    outside = _outside_window(utc)
+    if outside is not None:
+        dropped[Drop.IMPLAUSIBLE_TIME] = int(outside.sum())
+        problems.append(_window_problem(utc, outside, line0))
+        if sentinel is not None:
+            sentinel = sentinel & ~outside
+        keep = ~outside
+        utc, value = utc[keep], value[keep]
+        sentinel = None if sentinel is None else sentinel[keep]
+    if sentinel is not None and sentinel.any():
         dropped[Drop.SENTINEL] = int(sentinel.sum())
         utc, value = utc[~sentinel], value[~sentinel]
-    problems = [_gap_problem(gap_n)] if gap_n else []
+    dropped = dict(sorted(dropped.items()))
     fatal = None if len(utc) else f"no usable rows ({_summary(dropped)})"
     ooo = int(np.count_nonzero(utc[1:] < utc[:-1]))
     return ParsedFile(path, utc, value, n, dropped, tuple(problems), fatal, gap_n, fold_n, ooo)
@@ -159,23 +207,46 @@ def _sentinels(value: np.ndarray, spec: SignalSpec) -> np.ndarray | None:
     return mask
 
 
+def _outside_window(utc_ms: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray | None:
+    """Mask of rows outside the plausible time window, or None when there is none (the usual case)."""
+    lo, hi = plausible_window_ms()
+    if len(utc_ms) == 0:
+        return None
+    mask = (utc_ms < lo) | (utc_ms > hi)
+    if ok is not None:
+        mask &= ok
+    return mask if mask.any() else None
+
+
+def _window_problem(utc_ms: np.ndarray, outside: np.ndarray, line0: int) -> str:
+    lo, hi = plausible_window_ms()
+    rows = np.flatnonzero(outside)
+    ex = ", ".join(f"line {int(i) + line0} ({_iso(int(utc_ms[i]))})" for i in rows[:MAX_EXAMPLES])
+    return (f"{len(rows)} row(s) dropped, time outside the plausible window {_iso(lo)[:10]} .. "
+            f"{_iso(hi)[:10]} (UTC): {ex}")
+
+
+def _iso(ms: int) -> str:
+    return str(np.datetime64(ms, "ms")).replace("T", " ") + " UTC"
+
+
 def _gap_problem(gap_n: int) -> str:
     return f"{gap_n} local timestamps in the spring-forward gap (do not exist); shifted forward 1 hour"
 
 
-def _read_strings(path: Path, sep: str) -> pl.DataFrame:
+def _read_strings(data: bytes, sep: str) -> pl.DataFrame:
     """All columns as strings (parsing is done vectorised afterwards); csv module if Polars balks."""
     try:
         return pl.read_csv(
-            path, separator=sep, infer_schema=False, truncate_ragged_lines=True,
+            data, separator=sep, infer_schema=False, truncate_ragged_lines=True,
             encoding="utf8-lossy", raise_if_empty=False, null_values=None, missing_columns="insert",
         )
     except (pl.exceptions.PolarsError, UnicodeDecodeError):
-        return _read_strings_slow(path, sep)
+        return _read_strings_slow(data, sep)
 
 
-def _read_strings_slow(path: Path, sep: str) -> pl.DataFrame:
-    text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\x00", "")
+def _read_strings_slow(data: bytes, sep: str) -> pl.DataFrame:
+    text = data.decode("utf-8-sig", errors="replace").replace("\x00", "")
     rows = list(csv.reader(io.StringIO(text), delimiter=sep))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -225,17 +296,21 @@ def _to_number(s: pl.Series, decimal_comma: bool) -> pl.Series:
 
 
 _REASONS = (None, Drop.BAD_TIMESTAMP, Drop.NULL_VALUE, Drop.BAD_VALUE, Drop.NON_FINITE, Drop.SENTINEL,
-            Drop.TRUNCATED_LAST_LINE)
+            Drop.TRUNCATED_LAST_LINE, Drop.DECIMAL_MISMATCH, Drop.IMPLAUSIBLE_TIME)
 
 
-def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: SignalSpec) -> ParsedFile:
+def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: SignalSpec, line0: int = 2) -> ParsedFile:
     decimal_comma = sep != ","
     ts_col, val_col = pick_columns(raw, decimal_comma)
     if val_col is None:
         return _fatal(path, f"no numeric value column among {raw.columns[1:] or raw.columns}", raw.height)
     times = parse_timestamps(raw[ts_col])
-    value, is_null_text = _values(raw[val_col], decimal_comma)
+    rule = decimal_rule(raw[val_col]) if decimal_comma else None
+    value, is_null_text = _values(raw[val_col], decimal_comma, rule)
+    mismatch = np.zeros(raw.height, bool) if rule is None else rule.contradicts
     v = value.to_numpy()
+    ts_ok = times.utc.is_not_null().to_numpy()
+    outside = _outside_window(times.utc.dt.epoch("ms").fill_null(0).to_numpy(), ts_ok)
     # First matching reason wins, in this order: timestamp, null, unparseable, non-finite, sentinel.
     code = np.zeros(raw.height, dtype=np.int8)
     sentinel = value.is_in(pl.Series(sentinels_for(spec), dtype=pl.Float64)).fill_null(False).to_numpy()
@@ -243,9 +318,11 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     for c, mask in (
         (5, sentinel),
         (4, ~value_null & np.isinf(v)),  # nulls are NaN here, and isinf(NaN) is False
-        (3, value_null & ~is_null_text),
+        (3, value_null & ~is_null_text & ~mismatch),
+        (7, mismatch),
         (2, is_null_text),
-        (1, times.utc.is_null().to_numpy()),
+        (8, np.zeros(raw.height, bool) if outside is None else outside),
+        (1, ~ts_ok),
     ):
         code[mask] = c
     last = raw.height - 1
@@ -253,7 +330,9 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
         code[last] = 6  # a cut-off last line (export interrupted mid-write) is reported as such
     dropped = {_REASONS[c]: int(n) for c, n in enumerate(np.bincount(code, minlength=len(_REASONS))) if c and n}
     dropped = dict(sorted(dropped.items()))
-    problems = _problems(code, raw[ts_col], raw[val_col], ts_col, val_col)
+    problems = _problems(code, raw[ts_col], raw[val_col], ts_col, val_col, line0, rule)
+    if outside is not None and (code == 8).any():
+        problems.append(_window_problem(times.utc.dt.epoch("ms").fill_null(0).to_numpy(), code == 8, line0))
     if times.gap_shifted:
         problems.append(_gap_problem(times.gap_shifted))
     keep = pl.Series(code == 0)
@@ -265,8 +344,11 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
                       times.gap_shifted, times.fold_second_pass, ooo)
 
 
-def _values(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, np.ndarray]:
+def _values(col: pl.Series, decimal_comma: bool, rule: DecimalRule | None = None) -> tuple[pl.Series, np.ndarray]:
     """(numbers with null where not a number, mask of cells that are empty or a null string)."""
+    if rule is not None and rule.text is not None:
+        col = rule.text  # thousands separators removed, the decimal mark made a point
+        decimal_comma = False
     value = _to_number(col, decimal_comma)
     is_null_text = np.zeros(len(col), dtype=bool)
     nan = value.is_nan().fill_null(False)
@@ -283,17 +365,19 @@ def _values(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, np.ndarray]
     return value, is_null_text
 
 
-def _problems(code: np.ndarray, ts_text: pl.Series, v_text: pl.Series, ts_col: str, val_col: str) -> list[str]:
+def _problems(code: np.ndarray, ts_text: pl.Series, v_text: pl.Series, ts_col: str, val_col: str,
+              line0: int = 2, rule: DecimalRule | None = None) -> list[str]:
     out = []
     for c, what, col in (
         (1, f"unparseable timestamp in {ts_col!r}", ts_text),
         (3, f"unparseable number in {val_col!r}", v_text),
+        (7, f"number contradicts the file's decimal rule ({rule.describe() if rule else ''}) in {val_col!r}", v_text),
         (6, "truncated last line", ts_text),
         (4, "infinite number", v_text),
     ):
         rows = np.flatnonzero(code == c)
         if len(rows):
-            ex = ", ".join(f"line {i + 2} {col[int(i)]!r}" for i in rows[:MAX_EXAMPLES])
+            ex = ", ".join(f"line {i + line0} {col[int(i)]!r}" for i in rows[:MAX_EXAMPLES])
             out.append(f"{len(rows)} row(s) dropped, {what}: {ex}")
     return out
 

@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data.manifest import fsync_dir
-from data.store import CURRENT_FILE, STAGING_DIR, VERSIONS_DIR, StoreError
+from data.store import CURRENT_FILE, MANIFEST_FILE, STAGING_DIR, VERSIONS_DIR, StoreError
 
 try:  # syncfs(2) flushes one filesystem; os.sync() would flush all of them
     _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -76,11 +77,40 @@ def version_number(name: str) -> int:
     return int(m.group(1)) if m else -1
 
 
+def is_complete(version_dir: Path) -> bool:
+    """A version is complete when its manifest (written last, before the rename) reads as JSON."""
+    try:
+        with open(version_dir / MANIFEST_FILE, encoding="utf-8") as fh:
+            return isinstance(json.load(fh), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def recover_current(root: Path) -> str | None:
+    """Point a missing, empty or dangling CURRENT at the newest complete version; say so (None: nothing done).
+
+    Runs under the lock, before clean_leftovers: without CURRENT every version would look
+    unpublished, and clean-up must never delete a complete version.
+    """
+    current = read_current(root)
+    versions = root / VERSIONS_DIR
+    if (current and is_complete(versions / current)) or not versions.is_dir():
+        return None
+    complete = sorted((p.name for p in versions.iterdir() if is_complete(p)), key=version_number)
+    if not complete:
+        return None
+    newest = complete[-1]
+    _write_current(root, newest)
+    what = f"named {current!r}, which is missing or incomplete" if current else "was missing"
+    return f"{CURRENT_FILE} {what}; recovered it from the newest complete version {newest}"
+
+
 def clean_leftovers(root: Path) -> list[str]:
     """Remove what a killed ingest left: staging folders, temp CURRENT files, unpublished versions.
 
     Runs under the lock. A version newer than CURRENT was renamed into place but never
-    published (killed between the two steps); no reader can hold it.
+    published (killed between the two steps); no reader can hold it. Without a CURRENT
+    (see recover_current) only incomplete versions are removed.
     """
     removed = []
     staging = root / STAGING_DIR
@@ -96,6 +126,8 @@ def clean_leftovers(root: Path) -> list[str]:
     versions = root / VERSIONS_DIR
     if versions.exists():
         for p in versions.iterdir():
+            if current is None and is_complete(p):
+                continue
             if p.name != current and version_number(p.name) > cur_n:
                 _remove(p)
                 removed.append(str(p))
@@ -133,6 +165,10 @@ def publish(root: Path, staged: Path, version: str) -> None:
     os.rename(staged, target)
     fsync_dir(versions)
     fsync_dir(staged.parent)
+    _write_current(root, version)
+
+
+def _write_current(root: Path, version: str) -> None:
     tmp = root / f"{CURRENT_FILE}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(version + "\n")

@@ -46,6 +46,9 @@ class IngestReport:
     systems_updated: tuple[str, ...]
     error: str | None = None
     report_path: str | None = None
+    # "system/signal: why": could not be read this run, the previous version's data is kept
+    units_kept: tuple[str, ...] = ()
+    store_notes: tuple[str, ...] = ()  # e.g. CURRENT recovered, a root allowed to be missing
 
     @property
     def exit_code(self) -> int:
@@ -77,8 +80,13 @@ class IngestReport:
         if self.units_built:
             lines.append(f"rebuilt {len(self.units_built)} signal(s) in {len(self.systems_updated)} system(s): "
                          + ", ".join(self.systems_updated) + f"; {self.units_unchanged} unchanged")
+        for note in self.store_notes:
+            lines.append(f"note: {note}")
         if self.units_removed:
             lines.append("removed (no longer in the input): " + ", ".join(self.units_removed))
+        if self.units_kept:
+            lines.append(f"kept the last good data of {len(self.units_kept)} signal(s) that could not be read:")
+            lines.extend(f"  {k}" for k in self.units_kept[:MAX_TEXT_ISSUES])
         if self.file_issues:
             lines.append(f"{len(self.file_issues)} file(s) with problems:")
             for i in self.file_issues[:MAX_TEXT_ISSUES]:
