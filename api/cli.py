@@ -23,7 +23,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from data.ingest import ingest
 
     roots = [Path(r) for part in args.roots for r in part.split(",") if r]
-    report = ingest(roots, args.store, progress=not args.quiet)
+    report = ingest(roots, args.store, progress=not args.quiet, allow_removal=args.allow_removal)
     print(report.format_text())
     return report.exit_code
 
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("roots", nargs="+", help="export root folder(s); several may be comma-separated")
     p.add_argument("--store", default=None, help=STORE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-removal", action="store_true",
+                   help="a missing or empty root is meant: remove its systems (without this flag it is an "
+                        "error, so that an unmounted share never empties the store)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("info", help="summarise the store", description=(

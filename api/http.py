@@ -20,6 +20,7 @@ from api.context import Context
 from api.limits import MAX_BODY_BYTES
 from core.service import QueryService
 from data.store import StoreError
+from data.verify import store_health, unavailable_reason
 
 TOKEN_ENV = "BESS_API_TOKEN"
 CORS_ENV = "BESS_CORS_ORIGINS"
@@ -185,10 +186,15 @@ def health(service: QueryService) -> tuple[int, dict]:
                     "systems": len(m.get("systems") or {})}
 
         out["store"] = service.cached(snap, ("healthz",), summary)
+        state = store_health(snap)
     except (StoreError, OSError, ValueError) as exc:
         log.warning("healthz: store unavailable: %s", exc)
-        out.update(status="unavailable", store=None, reason="no published store; run 'bess ingest'")
+        out.update(status="unavailable", store=None, reason=unavailable_reason(exc))
         return 503, out
+    out["store"] = {**out["store"], "checksums_verified": state.checksums_verified}
+    if state.problems:  # the intact part is still served
+        out.update(status="degraded", reason=f"{len(state.problems)} store file(s) missing or damaged; "
+                   "run 'bess ingest' to rebuild them", problems=list(state.problems[:20]))
     return 200, out
 
 

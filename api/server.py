@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from api.app import create_app
 from core.service import QueryService
 from data.store import StoreError, resolve_store_root
+from data.verify import start_verification
 
 log = logging.getLogger("bess.server")
 
@@ -57,7 +58,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = resolve_store_root(store)
     try:
-        QueryService(root).snapshot()
+        start_verification(QueryService(root).snapshot())  # checksums in the background; /healthz reports faults
     except StoreError as exc:
         print(f"bess serve: warning: {exc}; /healthz answers 503 until a store is published", file=sys.stderr)
     app = build_app(root)

@@ -7,14 +7,27 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from data.glossary import LEVELS, LOCAL_TZ
-from data.store import open_snapshot
+from data.store import ManifestError, open_snapshot
 
 _TZ = ZoneInfo(LOCAL_TZ)
 
 
 def describe_store(store: str | os.PathLike | None) -> str:
-    """Systems (kind), their signals with levels, local time ranges and row counts."""
+    """Systems (kind), their signals with levels, local time ranges and row counts.
+
+    A damaged manifest (not JSON, or JSON of the wrong shape) is a StoreError, never a traceback.
+    """
     snap = open_snapshot(store)
+    try:
+        return _describe(snap)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, ManifestError):
+            raise
+        raise ManifestError(f"manifest {snap.path / 'manifest.json'} is damaged ({type(exc).__name__}: {exc}); "
+                            "run 'bess ingest' to rebuild the store") from None
+
+
+def _describe(snap) -> str:
     m = snap.manifest()
     systems = m.get("systems", {})
     lines = [f"store {snap.root}  version {snap.version}  (created {m.get('created_utc', '?')}, "

@@ -227,7 +227,7 @@ def _window_problem(utc_ms: np.ndarray, outside: np.ndarray, line0: int) -> str:
 
 
 def _iso(ms: int) -> str:
-    return str(np.datetime64(ms, "ms")).replace("T", " ") + " UTC"
+    return str(np.datetime64(ms, "ms").astype("datetime64[s]")).replace("T", " ") + " UTC"
 
 
 def _gap_problem(gap_n: int) -> str:
@@ -308,6 +308,7 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     rule = decimal_rule(raw[val_col]) if decimal_comma else None
     value, is_null_text = _values(raw[val_col], decimal_comma, rule)
     mismatch = np.zeros(raw.height, bool) if rule is None else rule.contradicts
+    is_null_text &= ~mismatch
     v = value.to_numpy()
     ts_ok = times.utc.is_not_null().to_numpy()
     outside = _outside_window(times.utc.dt.epoch("ms").fill_null(0).to_numpy(), ts_ok)

@@ -41,9 +41,29 @@ def level_arrays(ts_ms: np.ndarray, value: np.ndarray, aggregation: Aggregation,
     agg = _AGG_CODE[aggregation]
     out = {level: reduce_level(ts_ms, value, g, agg, BIN_MS[level]) for level in BIN_MS}
     out["1d"] = reduce_level(ts_ms, value, g, agg, *_local_day_table(ts_ms))
+    if agg == MEAN:
+        for t in out.values():
+            _finite_means(value, t[1], t[4])
     if group is None:
         out = {level: t[:5] + (None,) for level, t in out.items()}
     return {level: out[level] for level in LEVELS[1:]}  # KeyError: a new glossary level needs a rule
+
+
+def _finite_means(value: np.ndarray, means: np.ndarray, counts: np.ndarray) -> None:
+    """Recompute, in place, the means whose running sum overflowed (values near 1.8e308).
+
+    The raw values are finite, so their mean is too; the kernel's plain sum (kept for
+    speed and exact results everywhere else) can overflow. Bins are runs of rows in
+    order, so a bin's rows start where the counts before it end. Each bin is summed as
+    sum(v / n), which cannot overflow.
+    """
+    bad = np.flatnonzero(~np.isfinite(means))
+    if not len(bad):
+        return
+    ends = np.cumsum(counts, dtype=np.int64)
+    for j in bad:
+        n = int(counts[j])
+        means[j] = np.sum(value[ends[j] - n: ends[j]] / n)
 
 
 _AGG_CODE = {Aggregation.MEAN: MEAN, Aggregation.LAST: LAST, Aggregation.MAX: MAX, Aggregation.MIN: MIN}

@@ -58,6 +58,14 @@ class CorruptDataError(StoreError):
     """A store file does not match the checksum its manifest recorded; it is never served."""
 
 
+class NoStoreError(StoreError):
+    """Nothing is published yet at the store root (no CURRENT)."""
+
+
+class ManifestError(StoreError, ValueError):
+    """A version's manifest.json is missing, not JSON or not a manifest (a ValueError too, for old callers)."""
+
+
 class NotFoundError(KeyError):
     """An unknown system, signal or level was asked for."""
 
@@ -98,14 +106,26 @@ class Snapshot:
         return self.root / VERSIONS_DIR / self.version
 
     def manifest(self) -> dict:
-        with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
-            return json.load(fh)
+        try:
+            with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
+                m = json.load(fh)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"manifest {self.path / MANIFEST_FILE} is damaged (not valid JSON: {exc}); "
+                                "run 'bess ingest' to rebuild the store") from None
+        if not isinstance(m, dict) or not isinstance(m.get("systems", {}), dict):
+            raise ManifestError(f"manifest {self.path / MANIFEST_FILE} is damaged (not a manifest object); "
+                                "run 'bess ingest' to rebuild the store")
+        return m
 
     def file(self, system_id: str, level: str, signal: str) -> Path:
         """Path of one output, checked against the manifest's sha256 before it is first served."""
         rel = signal_relpath(system_id, level, signal)
         p = self.path / rel
         if not p.exists():
+            if rel in _expected_outputs(self):  # listed but gone: the store is damaged, say so
+                record_fault(self, rel, "missing")
+                raise CorruptDataError(f"{p} is listed in the manifest of version {self.version} but missing; "
+                                       "not served. Run 'bess ingest' again to rebuild it.")
             raise NotFoundError(f"no data for system {system_id!r}, signal {signal!r}, level {level!r}")
         _verify_once(self, rel, p)
         return p
@@ -183,12 +203,28 @@ def _verify_once(snap: Snapshot, rel: str, path: Path) -> None:
         raise CorruptDataError(f"{path} is not listed in the manifest of version {snap.version}; not served")
     sha, size = expected
     if st.st_size != size or sha256_file(path) != sha:
+        record_fault(snap, rel, "fails its checksum (corrupted or modified)")
         raise CorruptDataError(
             f"{path} fails its checksum (manifest of version {snap.version}); not served. "
             "Run 'bess ingest' again to rebuild it."
         )
     with _VERIFY_LOCK:
         _VERIFIED.add(key)
+
+
+# Store faults found while serving or verifying, per version folder: relpath -> what is wrong.
+# /healthz reports them (data/verify.py: store_health); the rest of the version is served.
+_FAULTS: dict[str, dict[str, str]] = {}
+
+
+def record_fault(snap: Snapshot, rel: str, what: str) -> None:
+    with _VERIFY_LOCK:
+        _FAULTS.setdefault(str(snap.path), {})[rel] = what
+
+
+def recorded_faults(snap: Snapshot) -> dict[str, str]:
+    with _VERIFY_LOCK:
+        return dict(_FAULTS.get(str(snap.path), {}))
 
 
 def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
@@ -198,10 +234,13 @@ def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
     try:
         version = current.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise StoreError(
+        raise NoStoreError(
             f"no published store at {root} (missing {current}); run 'bess ingest ROOT --store {root}'"
         ) from None
     snap = Snapshot(root=root, version=version)
+    if not version:
+        raise ManifestError(f"store {root}: {current} is empty; run 'bess ingest' to recover it")
     if not (snap.path / MANIFEST_FILE).exists():
-        raise StoreError(f"store {root} names version {version!r} but {snap.path / MANIFEST_FILE} is missing")
+        raise ManifestError(f"store {root} names version {version!r} but {snap.path / MANIFEST_FILE} is missing; "
+                            "run 'bess ingest' to recover")
     return snap

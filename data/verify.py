@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from data.manifest import units_of
 from data.parquet_out import sha256_file
-from data.store import MANIFEST_FILE, Snapshot
+from data.store import (
+    MANIFEST_FILE, ManifestError, NoStoreError, Snapshot, StoreError, record_fault, recorded_faults,
+)
+
+log = logging.getLogger(__name__)
+# The cheap check of /healthz (every listed file present, with its size) is repeated at most this often.
+QUICK_CHECK_S = 5.0
 
 
 def verify_snapshot(snapshot: Snapshot) -> list[str]:
@@ -48,3 +58,95 @@ def _check_file(path: Path, size: int, sha256: str, rows: int) -> list[str]:
     except Exception as exc:  # noqa: BLE001 - any failure to open is the finding itself
         return [f"{path}: not readable as Parquet: {exc}"]
     return [] if n == rows else [f"{path}: {n} rows, manifest says {rows}"]
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """The state of one published version as /healthz reports it (paths relative to the version)."""
+
+    status: str  # "ok" or "degraded" (some files missing or damaged; the rest is served)
+    problems: tuple[str, ...]
+    checksums_verified: bool  # the full checksum pass over every file has finished
+
+
+_lock = threading.Lock()
+_quick: dict[str, tuple[float, tuple[str, ...]]] = {}
+_full: dict[str, bool] = {}  # version path -> finished
+
+
+def store_health(snapshot: Snapshot) -> StoreHealth:
+    """Health of a version: a cheap size check now, checksum faults found so far, and a full
+    verification started in the background the first time a version is looked at."""
+    start_verification(snapshot)
+    key = str(snapshot.path)
+    now = time.monotonic()
+    with _lock:
+        hit = _quick.get(key)
+    if hit is None or now - hit[0] > QUICK_CHECK_S:
+        hit = (now, tuple(_quick_check(snapshot)))
+        with _lock:
+            _quick[key] = hit
+    faults = {rel: what for rel, what in recorded_faults(snapshot).items()}
+    for line in hit[1]:
+        rel, _, what = line.partition(": ")
+        faults.setdefault(rel, what)
+    problems = tuple(f"{rel}: {what}" for rel, what in sorted(faults.items()))
+    with _lock:
+        done = _full.get(key, False)
+    return StoreHealth("degraded" if problems else "ok", problems, done)
+
+
+def start_verification(snapshot: Snapshot) -> threading.Thread | None:
+    """Verify every checksum of a version once, in a daemon thread; faults go to the store's record."""
+    key = str(snapshot.path)
+    with _lock:
+        if key in _full:
+            return None
+        _full[key] = False
+
+    def run() -> None:
+        try:
+            for problem in verify_snapshot(snapshot):
+                path, _, what = problem.partition(": ")
+                rel = Path(path).relative_to(snapshot.path).as_posix() if path.startswith(str(snapshot.path)) \
+                    else path
+                record_fault(snapshot, rel, what)
+                log.warning("store verification: %s", problem)
+        except (OSError, StoreError) as exc:
+            log.warning("store verification of %s failed: %s", snapshot.path, exc)
+        finally:
+            with _lock:
+                _full[key] = True
+
+    t = threading.Thread(target=run, name=f"verify-{snapshot.version}", daemon=True)
+    t.start()
+    return t
+
+
+def _quick_check(snapshot: Snapshot) -> list[str]:
+    """``relpath: what`` for every listed output that is missing or has the wrong size (no hashing)."""
+    units = units_of(snapshot.manifest())
+    out = []
+    for rec in units.values():
+        for w in rec.outputs.values():
+            try:
+                size = (snapshot.path / w.relpath).stat().st_size
+            except FileNotFoundError:
+                out.append(f"{w.relpath}: missing")
+                continue
+            except OSError as exc:
+                out.append(f"{w.relpath}: cannot be read ({exc.strerror or exc})")
+                continue
+            if size != w.size_bytes:
+                out.append(f"{w.relpath}: size {size} bytes, manifest says {w.size_bytes}")
+    return out
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """Why no version can be served, in words for /healthz (no server paths)."""
+    if isinstance(exc, NoStoreError):
+        return ("no data published yet: this server's store is empty. Run 'bess ingest EXPORT_ROOT --store STORE' "
+                "to publish the first version; /healthz turns ok by itself")
+    if isinstance(exc, ManifestError):
+        return "the published version's manifest is missing or damaged; run 'bess ingest' to rebuild the store"
+    return "the store cannot be read (see the server log); run 'bess ingest' to rebuild it"

@@ -10,6 +10,9 @@ Outcomes:
   (``sources[].dropped``) and in the report's totals, without a per-file warning;
 * ``partial`` - some rows kept, the file is reported (not fatal) with a reason;
 * ``fatal``   - no rows, the file is reported as fatal with a reason;
+* ``refused`` - refused at discovery (a name outside the allowed set, a cell index out of
+  range): reported as fatal with a reason (on ``reported_at`` when the folder is refused),
+  never in the manifest;
 * ``skipped`` - nothing to read and nothing lost (e.g. a symlink loop): no crash, no rows.
 
 The builder is deterministic (seeded); :func:`write_corpus` returns the cases it wrote,
@@ -18,8 +21,11 @@ The builder is deterministic (seeded); :func:`write_corpus` returns the cases it
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import random
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +51,7 @@ class Case:
     rows_kept: int | None = None  # rows of this file that must reach the store
     dropped: dict[str, int] = field(default_factory=dict)  # per-file drop counts, exactly
     note: str = ""
+    reported_at: str | None = None  # what the report names, when not relpath (a refused folder)
 
     @property
     def system(self) -> str:
@@ -130,6 +137,30 @@ def _latin1(p: Path) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     rows = [f"{_local(i)};{i},5" for i in range(10)]
     p.write_bytes(("Zeitstempel;Zählerstand Wärme [kW]\n" + "\n".join(rows) + "\n").encode("cp1252"))
+
+
+def _gzip(content: bytes) -> Callable[[Path], None]:
+    return _text(gzip.compress(content, mtime=0))
+
+
+def _zip(members: dict[str, bytes]) -> Callable[[Path], None]:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return _text(buf.getvalue())
+
+
+def _two_spellings(p: Path) -> None:
+    """bms1_p01_v001.csv beside bms1_p1_v1.csv: one cell, the same rows twice."""
+    rows = _lines("timestamp,value", [f"{_local(i)},{3.3 + i / 1000:.3f}" for i in range(6)])
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(rows)
+    (p.parent / "bms1_p1_v1.csv").write_bytes(rows)
+
+
+LONG_STEM = "s" * 251
+XSS = "<img src=x onerror=alert(1)>"
 
 
 def _cases() -> list[Case]:
@@ -252,6 +283,57 @@ def _cases() -> list[Case]:
         Case("non_ascii_cjk_name", "meter/c_电表/com_ap.csv", _text(_lines(ts, _series(3))), "rows", rows_kept=3),
         Case("symlink_loop", "meter/c_loop", _symlink_loop, "rows", rows_kept=8,
              note="links back up the tree are followed once, never looped; the file is read once"),
+        # -- issue 13: found by a red-team pass, each stopped the whole ingest or lost data --
+        Case("year_zero_row", "meter/c_year0/com_ap.csv",
+             _text(_lines(ts, ["0001-01-01T00:00:00Z,9"] + _series(5))), "partial", reason="plausible window",
+             rows_kept=5, dropped={"implausible_time": 1},
+             note="raised ValueError: year 0 (local day of 0001-01-01) and stopped the ingest"),
+        Case("year_1900_row", "meter/c_1900/com_ap.csv",
+             _text(_lines(ts, _series(5) + ["1900-01-01 00:00:00,9", "2199-01-01 00:00:00,9"])), "partial",
+             reason="plausible window", rows_kept=5, dropped={"implausible_time": 2},
+             note="a 1900 (or 2199) row stretched the system over centuries and broke daily queries"),
+        Case("cell_index_overflow", "BESS/c_p40000/bms1_p40000_v1.csv", _text(_lines(ts, _series(4))), "refused",
+             reason="pack number 40000", rows_kept=0, note="overflowed the Int16 pack column and stopped the ingest"),
+        Case("cell_pack_zero", "BESS/c_pack0/bms1_p0_v1.csv", _text(_lines(ts, _series(4))), "refused",
+             reason="packs count from 1", rows_kept=0, note="was ingested, then every cell query failed"),
+        Case("cell_zero", "BESS/c_cell0/bms1_p1_v0.csv", _text(_lines(ts, _series(4))), "refused",
+             reason="cells count from 1", rows_kept=0),
+        Case("cell_two_spellings", "BESS/c_spell/bms1_p01_v001.csv", _two_spellings, "partial",
+             reason="all name cell bms1_p1_v1", rows_kept=6,
+             note="p01_v001 and p1_v1 counted as two cells (rows doubled); now one cell, duplicates merged"),
+        Case("cell_two_spellings_other", "BESS/c_spell/bms1_p1_v1.csv", lambda p: None, "partial",
+             reason="all name cell bms1_p1_v1", rows_kept=6, note="written by cell_two_spellings"),
+        Case("long_file_stem", f"meter/c_long/{LONG_STEM}.csv", _text(_lines(ts, _series(4))), "refused",
+             reason="too long", rows_kept=0, note="a 251-character stem broke the staging path"),
+        Case("markup_system_name", f"meter/{XSS}/com_ap.csv", _text(_lines(ts, _series(4))), "refused",
+             reason="outside the allowed set", rows_kept=0, reported_at=f"meter/{XSS}",
+             note="stored XSS: the name reached a table column title on the Compare screen"),
+        Case("markup_signal_name", "meter/c_xsssig/<b onmouseover=alert(1)>.csv", _text(_lines(ts, _series(4))),
+             "refused", reason="outside the allowed set", rows_kept=0),
+        Case("decimal_comma_with_thousands", "meter/c_thousands/com_ap.csv",
+             _text(_lines("timestamp;value", [f"{_local(i)};{v}" for i, v in
+                                              enumerate(["2.000", "1.500", "1.234,5", "3,5", "-1.000,25"])])),
+             "rows", rows_kept=5, note="2.000 was read as 2.0 and 1.234,5 rejected; a German export means 2000"),
+        Case("decimal_rule_contradicted", "meter/c_contra/com_ap.csv",
+             _text(_lines("timestamp;value", [f"{_local(i)};{v}" for i, v in
+                                              enumerate(["1,5", "2,25", "3,75", "4.5", "5,5"])])),
+             "partial", reason="decimal rule", rows_kept=4, dropped={"decimal_mismatch": 1}),
+        Case("gzip_export", "meter/c_gzip/com_ap.csv.gz", _gzip(_lines(ts, _series(9))), "rows", rows_kept=9,
+             note="was skipped silently"),
+        Case("zip_export", "meter/c_zip/com_ap.zip", _zip({"com_ap.csv": _lines(ts, _series(7))}), "rows",
+             rows_kept=7, note="was skipped silently"),
+        Case("zip_of_two_files", "meter/c_zip2/com_ap.zip",
+             _zip({"a.csv": _lines(ts, _series(2)), "b.csv": _lines(ts, _series(2))}), "fatal",
+             reason="zip archive holds 2 csv files", rows_kept=0),
+        Case("damaged_gzip", "meter/c_badgz/com_ap.csv.gz", _text(b"not gzip at all\n"), "fatal",
+             reason="damaged gzip", rows_kept=0),
+        Case("cr_only_line_endings", "meter/c_cr/com_ap.csv", _text(_lines(ts, _series(8), newline="\r")),
+             "rows", rows_kept=8, note="lost every row, with the wrong reason"),
+        Case("no_header_row", "meter/c_nohead/com_ap.csv", _text("".join(f"{r}\n" for r in _series(6))),
+             "rows", rows_kept=6, note="silently lost its first row (read as the header)"),
+        Case("huge_finite_values", "meter/c_huge/com_ap.csv",
+             _text(_lines(ts, [f"{_local(i, 1)},1.7e308" for i in range(4)])), "rows", rows_kept=4,
+             note="four 1.7e308 in one 5-min bin: the mean became inf in the levels"),
     ]
     return cases
 

@@ -29,7 +29,8 @@ from reliability_corpus import (  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BESS = REPO / ".venv" / "bin" / "bess"
-OUTCOMES = {"rows", "counted", "partial", "fatal"}
+OUTCOMES = {"rows", "counted", "partial", "fatal", "refused"}
+REPORTED = ("partial", "fatal", "refused")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def _sources(store: Path) -> dict[str, object]:
 
 
 def _case_path(root: Path, case: Case) -> str:
-    return str((root / case.relpath).resolve())
+    return str((root / (case.reported_at or case.relpath)).resolve())
 
 
 def test_corpus_table_is_large_and_every_case_has_an_expected_outcome():
@@ -68,7 +69,7 @@ def test_corpus_table_is_large_and_every_case_has_an_expected_outcome():
     for c in CASES:
         assert c.outcome in OUTCOMES, c.name
         assert c.rows_kept is not None, c.name
-        if c.outcome in ("partial", "fatal"):
+        if c.outcome in REPORTED:
             assert c.reason, f"{c.name}: a reported case needs the reason it must give"
 
 
@@ -97,6 +98,11 @@ def _check_case(root: Path, store: Path, report, case: Case) -> None:
         path = str((root / case.relpath / "com_ap.csv").resolve())
     src = _sources(store).get(path)
     issues = [i for i in report.file_issues if i.path == path]
+    if case.outcome == "refused":  # never read: reported, and absent from the manifest
+        assert src is None, case.name
+        assert len(issues) == 1 and issues[0].fatal, (case.name, issues)
+        assert case.reason in issues[0].reason.lower(), (case.name, issues[0].reason)
+        return
     assert src is not None, f"{case.name}: {path} not recorded in the manifest"
     assert src.rows_kept == case.rows_kept, (case.name, src.rows_kept, src.dropped, src.problems)
     assert dict(src.dropped) == case.dropped, (case.name, src.dropped)
@@ -114,7 +120,7 @@ def _check_case(root: Path, store: Path, report, case: Case) -> None:
 
 def test_every_reported_problem_names_an_existing_corpus_file_and_a_reason(corpus):
     root, _, report = corpus
-    expected = {_case_path(root, c) for c in CASES if c.outcome in ("partial", "fatal")}
+    expected = {_case_path(root, c) for c in CASES if c.outcome in REPORTED}
     reported = {i.path for i in report.file_issues}
     assert reported == expected
     for i in report.file_issues:
@@ -141,6 +147,24 @@ def test_clean_data_is_identical_to_an_ingest_of_the_clean_files_only(corpus, cl
     # the bad neighbours in the clean systems are recorded, with no output
     assert dirty_units[(CLEAN_METER, "garbage_ap")].outputs == {}
     assert dirty_units[(CLEAN_BESS, "bms1_soh")].outputs == {}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_corpus_file_beside_good_data_never_stops_the_good_data_from_being_published(tmp_path, clean_only,
+                                                                                          case: Case):
+    """One bad file with the clean fleet: the ingest publishes, and the clean data is what a clean-only ingest gives."""
+    root = tmp_path / "exports"
+    write_clean(root)
+    case.make(root / case.relpath)
+    if case.name == "cell_two_spellings_other":
+        next(c for c in CASES if c.name == "cell_two_spellings").make(root / "BESS/c_spell/bms1_p01_v001.csv")
+    report = ingest([root], tmp_path / "store", progress=False)
+    assert report.error is None and report.published_version, (case.name, report.error)
+    dirty, clean = units_of(open_snapshot(tmp_path / "store").manifest()), units_of(open_snapshot(clean_only).manifest())
+    for key, rec in clean.items():
+        assert dirty[key].rows == rec.rows, (case.name, key)
+        assert {lvl: w.sha256 for lvl, w in dirty[key].outputs.items()} == \
+            {lvl: w.sha256 for lvl, w in rec.outputs.items()}, (case.name, key)
 
 
 def test_query_service_serves_every_system_of_the_corpus(corpus):
@@ -340,3 +364,62 @@ def test_cli_exit_code_is_non_zero_when_nothing_could_be_ingested(tmp_path):
 
 
 
+
+
+# -- issue 13: formats users have, names, numbers -----------------------------------------------
+
+def test_two_spellings_of_one_cell_are_one_cell(corpus):
+    """p01_v001 and p1_v1 are the same cell: 6 rows, not 12, and one cell, not two."""
+    cells = open_snapshot(corpus[1]).read_range("c_spell", "raw", "cell_v")
+    assert cells.select("pack", "cell").unique().rows() == [(1, 1)]
+    assert cells.height == 6
+    assert units_of(open_snapshot(corpus[1]).manifest())[("c_spell", "cell_v")].dropped == {"duplicate_exact": 6}
+
+
+def test_refused_names_never_reach_the_store(corpus):
+    from reliability_corpus import XSS
+
+    snap = open_snapshot(corpus[1])
+    units = units_of(snap.manifest())
+    assert XSS not in {sid for sid, _ in units}
+    assert not any("<" in name or len(name) > 100 for _, name in units)
+    for sid in ("c_p40000", "c_pack0", "c_cell0"):
+        assert (sid, "cell_v") not in units
+
+
+def test_decimal_comma_file_reads_dots_as_thousands(corpus):
+    assert _raw(corpus[1], "c_thousands")["value"].to_list() == [2000.0, 1500.0, 1234.5, 3.5, -1000.25]
+    assert _raw(corpus[1], "c_contra")["value"].to_list() == [1.5, 2.25, 3.75, 5.5]
+
+
+def test_compressed_cr_only_and_headerless_files_are_read_completely(corpus):
+    from reliability_corpus import _series
+
+    def expect(n):
+        return [float(r.rsplit(",", 1)[1]) for r in _series(n)]
+
+    assert _raw(corpus[1], "c_gzip")["value"].to_list() == expect(9)
+    assert _raw(corpus[1], "c_zip")["value"].to_list() == expect(7)
+    assert _raw(corpus[1], "c_cr")["value"].to_list() == expect(8)
+    assert _raw(corpus[1], "c_nohead")["value"].to_list() == expect(6)  # the first row too
+
+
+def test_huge_finite_values_stay_finite_in_every_level(corpus):
+    snap = open_snapshot(corpus[1])
+    for level in ("5min", "15min", "1h", "1d"):
+        df = snap.read_range("c_huge", level, "com_ap")
+        assert df.height == 1, level
+        assert df["value"].to_list() == [1.7e308] and df["max"].to_list() == [1.7e308], level
+
+
+def test_implausible_times_are_dropped_and_daily_levels_stay_in_the_window(corpus):
+    snap = open_snapshot(corpus[1])
+    for sid in ("c_year0", "c_1900"):
+        days = snap.read_range(sid, "1d", "com_ap")["ts"]
+        assert days.min().year == 2024 and days.max().year == 2024, sid
+    svc = QueryService(corpus[1])
+    for sid in ("c_year0", "c_1900"):
+        tr = svc.system(sid).time_range  # the system's range no longer spans centuries
+        assert tr.start.year == 2024 and tr.end.year == 2024, sid
+        days = svc.series(sid, "com_ap", resolution="1d", method="none")
+        assert days.values.size == 1 and np.isfinite(days.values).all(), sid
