@@ -27,7 +27,10 @@ def verify_snapshot(snapshot: Snapshot) -> list[str]:
         manifest = snapshot.manifest()
     except (OSError, ValueError) as exc:
         return [f"{snapshot.path / MANIFEST_FILE}: manifest unreadable: {exc}"]
-    units = units_of(manifest)
+    try:
+        units = units_of(manifest)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return [f"{snapshot.path / MANIFEST_FILE}: manifest damaged ({type(exc).__name__}: {exc})"]
     if not units and manifest.get("systems"):
         return [f"{snapshot.path / MANIFEST_FILE}: unknown manifest_version {manifest.get('manifest_version')!r}"]
     problems: list[str] = []
@@ -125,7 +128,13 @@ def start_verification(snapshot: Snapshot) -> threading.Thread | None:
 
 def _quick_check(snapshot: Snapshot) -> list[str]:
     """``relpath: what`` for every listed output that is missing or has the wrong size (no hashing)."""
-    units = units_of(snapshot.manifest())
+    m = snapshot.manifest()
+    try:
+        units = units_of(m)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return [f"{MANIFEST_FILE}: damaged ({type(exc).__name__}: {exc})"]
+    if not units and m.get("systems"):
+        return [f"{MANIFEST_FILE}: damaged or unknown manifest_version {m.get('manifest_version')!r}"]
     out = []
     for rec in units.values():
         for w in rec.outputs.values():

@@ -262,3 +262,49 @@ def test_cli_ingest_and_info(fleet, tmp_path):
     info = subprocess.run([sys.executable, "-m", "api.cli", "info", "--store", str(store)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert info.returncode == 0 and "m1 (meter)" in info.stdout
+
+
+# -- issue 13: names at ingest ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name, ok", [
+    ("m1", True), ("ZHPESS232A230002", True), ("Zähler_Süd", True), ("c_电表", True), ("Hall 3 (north)", True),
+    ("com_ap+", True), ("<img src=x onerror=alert(1)>", False), ("a\"b", False), ("a'b", False), ("a&b", False),
+    ("a;b", False), ("a\\b", False), (".hidden", False), (" lead", False), ("trail ", False), ("", False),
+    ("x" * 101, False), ("ä" * 100, True), ("\u202eevil", False), ("tab\there", False),
+])
+def test_names_outside_the_documented_set_are_refused(name, ok):
+    from data.names import name_problem
+
+    assert (name_problem(name, "system id") is None) == ok, name_problem(name, "system id")
+
+
+@pytest.mark.parametrize("signal, canonical, problem", [
+    ("bms1_p1_v1", "bms1_p1_v1", None), ("bms1_p01_v001", "bms1_p1_v1", None), ("bms1_p05_t052", "bms1_p5_t52", None),
+    ("bms1_p0_v1", None, "packs count from 1"), ("bms1_p1_v0", None, "cells count from 1"),
+    ("bms1_p40000_v1", None, "pack number 40000"), ("bms1_p1_v1000", None, "cell number 1000"),
+    ("bms1_soc", "bms1_soc", None),
+])
+def test_cell_indices_are_normalised_and_zero_or_absurd_ones_refused(signal, canonical, problem):
+    from data.names import normalise_cell
+
+    got, why = normalise_cell(signal)
+    if problem is None:
+        assert (got, why) == (canonical, None)
+    else:
+        assert problem in why
+
+
+def test_cell_index_spellings_are_one_cell_in_the_store_and_reported(tmp_path):
+    bess = tmp_path / "ex" / "BESS" / BESS_ID
+    times = utc_minutes("2024-05-01T00:00:00", 4, 5)
+    write(bess / "bms1_p1_v1.csv", series_csv(times, [3.30, 3.31, 3.32, 3.33]))
+    write(bess / "bms1_p01_v001.csv", series_csv(times, [3.30, 3.31, 3.32, 3.33]))
+    write(bess / "bms1_p1_v2.csv", series_csv(times, [3.40, 3.41, 3.42, 3.43]))
+    write(bess / "bms1_p0_v3.csv", series_csv(times, [3.5] * 4))
+    rep = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    cells = open_snapshot(tmp_path / "store").read_range(BESS_ID, "raw", "cell_v")
+    assert sorted(set(cells.select("pack", "cell").rows())) == [(1, 1), (1, 2)] and cells.height == 8
+    issues = {Path(i.path).name: i for i in rep.file_issues}
+    assert issues["bms1_p0_v3.csv"].fatal and "packs count from 1" in issues["bms1_p0_v3.csv"].reason
+    assert not issues["bms1_p01_v001.csv"].fatal and "all name cell bms1_p1_v1" in issues["bms1_p01_v001.csv"].reason
+    assert set(issues) == {"bms1_p0_v3.csv", "bms1_p01_v001.csv", "bms1_p1_v1.csv"}

@@ -301,3 +301,79 @@ def test_local_time_kernel_matches_the_numpy_reference():
     for local in (near, near[::-1].copy(), anywhere, np.sort(anywhere), np.zeros(0, np.int64)):
         for got, want in zip(local_to_utc_fast(local), local_to_utc(local)):
             np.testing.assert_array_equal(got, want)
+
+
+# -- issue 13: decimal rule per file, formats users have, plausible time window ------------------
+
+def both_paths(tmp_path, text: str | bytes, name: str = "com_ap.csv"):
+    """Parse with the fast path and the tolerant reader; they must agree row for row."""
+    path = write(tmp_path / name, text)
+    fast, slow = parse_file(path, POWER), parse_file(path, POWER, fast=False)
+    assert values(fast) == values(slow) and fast.dropped == slow.dropped and fast.problems == slow.problems
+    return fast
+
+
+def test_decimal_comma_file_reads_dots_as_thousands_separators(tmp_path):
+    rows = ["2.000", "1.500", "1.234,5", "3,5", "12.345.678"]
+    p = both_paths(tmp_path, series_csv(local_quarter_hours("2024-01-10")[:5], rows, "timestamp;value", ";"))
+    assert values(p) == [2000.0, 1500.0, 1234.5, 3.5, 12345678.0] and p.dropped == {}
+
+
+def test_rows_against_the_files_decimal_rule_are_dropped_and_reported_by_line(tmp_path):
+    rows = ["1,5", "2,25", "4.5", "3,75", "1.25"]
+    p = both_paths(tmp_path, series_csv(local_quarter_hours("2024-01-10")[:5], rows, "timestamp;value", ";"))
+    assert values(p) == [1.5, 2.25, 3.75]
+    assert p.dropped == {Drop.DECIMAL_MISMATCH: 2}
+    (problem,) = p.problems
+    assert "decimal comma" in problem and "line 4 '4.5'" in problem and "line 6 '1.25'" in problem
+
+
+def test_decimal_point_file_with_semicolons_reads_commas_as_thousands(tmp_path):
+    rows = ["1,234.5", "2.25", "3.5", "7,5"]
+    p = both_paths(tmp_path, series_csv(local_quarter_hours("2024-01-10")[:4], rows, "timestamp;value", ";"))
+    assert values(p) == [1234.5, 2.25, 3.5]
+    assert p.dropped == {Drop.DECIMAL_MISMATCH: 1} and "line 5 '7,5'" in p.problems[0]
+
+
+def test_one_separator_kind_keeps_the_per_cell_reading(tmp_path):
+    """3.312 in a ';' file without any comma is a cell voltage, not 3312."""
+    p = both_paths(tmp_path, series_csv(local_quarter_hours("2024-01-10")[:2], ["3.312", "3.301"], "timestamp;value", ";"))
+    assert values(p) == [3.312, 3.301]
+
+
+def test_cr_only_line_endings_keep_every_row(tmp_path):
+    p = both_paths(tmp_path, b"timestamp,value\r2024-01-10 00:00:00,1\r2024-01-10 00:15:00,2\r")
+    assert values(p) == [1.0, 2.0] and p.problems == ()
+
+
+def test_file_without_a_header_row_keeps_its_first_row(tmp_path):
+    p = both_paths(tmp_path, "2024-01-10 00:00:00,1\n2024-01-10 00:15:00,2\n2024-01-10 00:30:00,oops\n")
+    assert values(p) == [1.0, 2.0]
+    assert p.problems == ("1 row(s) dropped, unparseable number in 'value': line 3 'oops'",)  # its real line
+
+
+def test_gzip_and_single_file_zip_exports_are_read(tmp_path):
+    import gzip
+    import io
+    import zipfile
+
+    text = b"timestamp,value\n2024-01-10 00:00:00,1.5\n2024-01-10 00:15:00,2.5\n"
+    assert values(both_paths(tmp_path, gzip.compress(text), "com_ap.csv.gz")) == [1.5, 2.5]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("export/com_ap.csv", text)
+    assert values(both_paths(tmp_path, buf.getvalue(), "com_ap.zip")) == [1.5, 2.5]
+
+
+def test_times_outside_the_plausible_window_are_dropped_and_reported(tmp_path):
+    from data.parse import PLAUSIBLE_FROM_MS, plausible_window_ms
+
+    text = ("timestamp,value\n0001-01-01T00:00:00Z,1\n1900-01-01 00:00:00,2\n1999-12-31T23:59:59Z,3\n"
+            "2000-01-01T00:00:00Z,4\n2024-01-10 00:00:00,5\n2999-01-01 00:00:00,6\n")
+    p = both_paths(tmp_path, text)
+    assert values(p) == [4.0, 5.0]
+    assert p.dropped == {Drop.IMPLAUSIBLE_TIME: 4}
+    assert "line 2 (0001-01-01 00:00:00 UTC)" in p.problems[0] and "plausible window 2000-01-01" in p.problems[0]
+    lo, hi = plausible_window_ms()
+    assert lo == PLAUSIBLE_FROM_MS == int(utc(2000, 1, 1).timestamp() * 1000)
+    assert hi > datetime.now(timezone.utc).timestamp() * 1000

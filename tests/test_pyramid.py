@@ -113,3 +113,18 @@ def test_many_cells_at_once_equal_each_cell_alone():
         alone = [level_tables(f["ts"].dt.epoch("ms").to_numpy(), f["value"].to_numpy(), Aggregation.MEAN,
                               (int(pack[i]), int(cell[i])))[level] for i, f in enumerate(frames)]
         assert together[level].equals(pa.concat_tables(alone))
+
+
+def test_means_of_huge_finite_values_stay_finite():
+    """1.7e308 summed twice overflows; the mean of finite values is finite and exact here."""
+    ts = pl.Series(np.arange(6, dtype=np.int64) * 60_000 + 1_704_067_200_000).cast(pl.Datetime("ms")) \
+        .dt.replace_time_zone("UTC")
+    values = [1.7e308, 1.7e308, 1.7e308, -1.7e308, 1.0e308, 1.0e308]
+    levels = build_levels(pl.DataFrame({"ts": ts, "value": values}), Aggregation.MEAN)
+    for level in LEVELS[1:]:
+        df = levels[level]
+        assert np.isfinite(df["value"].to_numpy()).all(), level
+    v = np.array(values)
+    assert levels["5min"]["value"].to_list() == [pytest.approx(np.sum(v[:5] / 5)), 1.0e308]  # minutes 0-4, 5
+    assert levels["1h"]["value"].to_list() == [pytest.approx(np.sum(v / 6))]
+    assert levels["1h"]["max"].to_list() == [1.7e308] and levels["1h"]["min"].to_list() == [-1.7e308]

@@ -423,3 +423,91 @@ def test_implausible_times_are_dropped_and_daily_levels_stay_in_the_window(corpu
         assert tr.start.year == 2024 and tr.end.year == 2024, sid
         days = svc.series(sid, "com_ap", resolution="1d", method="none")
         assert days.values.size == 1 and np.isfinite(days.values).all(), sid
+
+
+# -- issue 13: a re-ingest never removes data it could not read ----------------------------------
+
+def _ingest_without_read_capability(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    preexec = _drop_file_read_capabilities if os.geteuid() == 0 else None
+    return subprocess.run([str(BESS), "ingest", str(tmp_path / "ex"), "--store", str(tmp_path / "store"), "--quiet",
+                           *extra], preexec_fn=preexec, capture_output=True, text=True, timeout=300)
+
+
+def _can_make_unreadable(path: Path) -> bool:
+    preexec = _drop_file_read_capabilities if os.geteuid() == 0 else None
+    return subprocess.run(["cat" if path.is_file() else "ls", str(path)], preexec_fn=preexec,
+                          capture_output=True).returncode != 0
+
+
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_unreadable_source_keeps_its_last_good_data_and_is_reported(tmp_path, what):
+    d = _small_meter(tmp_path / "ex")
+    other = _small_meter(tmp_path / "ex", "m2")
+    (d / "pf.csv").write_text("timestamp,value\n2024-01-01 00:00:00,0.9\n")
+    first = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    assert first.published_version
+    target = d if what == "folder" else d / "pf.csv"
+    (other / "com_ap.csv").write_text("timestamp,value\n2024-01-01 00:00:00,5\n")  # a real change elsewhere
+    target.chmod(0)
+    try:
+        if not _can_make_unreadable(target):
+            pytest.skip("cannot make a path unreadable here (capabilities cannot be dropped)")
+        r = _ingest_without_read_capability(tmp_path)
+    finally:
+        target.chmod(0o755)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{target}: " in r.stdout and "last good data" in r.stdout, r.stdout
+    snap = open_snapshot(tmp_path / "store")
+    assert snap.version != first.published_version  # m2 changed and was published
+    assert snap.read_range("m1", "raw", "pf")["value"].to_list() == [0.9]
+    if what == "folder":
+        assert snap.read_range("m1", "raw", "com_ap").height == 2
+    assert snap.read_range("m2", "raw", "com_ap")["value"].to_list() == [5.0]
+
+
+def test_empty_root_is_an_error_unless_removal_is_allowed(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    _small_meter(a, "m1")
+    _small_meter(b, "m2")
+    first = ingest([a, b], tmp_path / "store", progress=False)
+    for p in sorted(b.rglob("*"), reverse=True):  # the share is not mounted: an empty folder
+        p.unlink() if p.is_file() else p.rmdir()
+    r = ingest([a, b], tmp_path / "store", progress=False)
+    assert r.exit_code == 2 and str(b) in r.error and "no csv file" in r.error.lower()
+    assert "--allow-removal" in r.error
+    assert open_snapshot(tmp_path / "store").version == first.published_version
+    r = ingest([a, b], tmp_path / "store", progress=False, allow_removal=True)
+    assert r.exit_code == 0 and r.units_removed == ("m2/com_ap",)
+    assert "removed (no longer in the input): m2/com_ap" in r.format_text()
+    assert {sid for sid, _ in units_of(open_snapshot(tmp_path / "store").manifest())} == {"m1"}
+
+
+def test_missing_root_is_allowed_only_with_the_removal_flag(tmp_path):
+    _small_meter(tmp_path / "a", "m1")
+    _small_meter(tmp_path / "b", "m2")
+    ingest([tmp_path / "a", tmp_path / "b"], tmp_path / "store", progress=False)
+    gone = tmp_path / "b"
+    for p in sorted(gone.rglob("*"), reverse=True):
+        p.unlink() if p.is_file() else p.rmdir()
+    gone.rmdir()
+    r = subprocess.run([str(BESS), "ingest", f"{tmp_path / 'a'},{gone}", "--store", str(tmp_path / "store"),
+                        "--quiet", "--allow-removal"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"export root {gone} (does not exist) skipped" in r.stdout
+    assert "m2/com_ap" in r.stdout
+
+
+def test_a_signal_is_removed_only_when_its_files_are_gone_and_the_report_lists_it(tmp_path):
+    d = _small_meter(tmp_path / "ex")
+    (d / "pf.csv").write_text("timestamp,value\n2024-01-01 00:00:00,0.9\n")
+    ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    (d / "pf.csv").unlink()
+    os.symlink(tmp_path / "elsewhere" / "pf.csv", d / "pf.csv")  # present but dangling: not read, not removed
+    r = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    assert r.units_removed == () and any(k.startswith("m1/pf:") for k in r.units_kept), r.units_kept
+    assert f"{d / 'pf.csv'}: broken symbolic link" in r.format_text()
+    assert open_snapshot(tmp_path / "store").read_range("m1", "raw", "pf").height == 1
+    (d / "pf.csv").unlink()  # now really gone
+    r = ingest([tmp_path / "ex"], tmp_path / "store", progress=False)
+    assert r.units_removed == ("m1/pf",) and r.published_version
+    assert not open_snapshot(tmp_path / "store").has("m1", "raw", "pf")
