@@ -109,7 +109,8 @@ def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict
     hashes = _hashes(found, prev_units)
     keys = {(u.system_id, u.name): unit_key(u.name, [(f.signal, f.path.name, hashes[f.path]) for f in u.sources])
             for u in found.units}
-    kept = {k: why for k, why in _keep_last_good(found, prev_units, roots).items() if _outputs_present(root, prev_units[k])}
+    kept = {k: why for k, why in _keep_last_good(found, prev_units, roots).items()
+            if _outputs_present(root, prev_units[k])}
     for k in kept:
         keys[k] = prev_units[k].key
     units = _with_kept_units(found.units, kept, prev_units)
@@ -223,8 +224,8 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
             return
         try:
             rec = replace(result.result(), key=keys[k])
-            why = next((f"{s.path}: {s.fatal}" for s in rec.sources if (s.fatal or "").startswith("cannot read")),
-                       None)
+            unread = [s for s in rec.sources if (s.fatal or "").startswith("cannot read")]
+            why = f"{unread[0].path}: {unread[0].fatal}" if unread else None
         except Exception as exc:  # noqa: BLE001 - one unit's failure must not stop the others
             if isinstance(exc, OSError) and exc.errno in _STORE_ERRNOS:
                 raise
@@ -244,6 +245,7 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
                 return
             _remove_outputs(stage, u)
             reason = f"source {why}"
+            issues.extend(FileIssue(s.path, f"{s.fatal}; last good data kept", True) for s in unread)
         prev = prev_units[k]
         link_forward(prev)
         records.append(prev)

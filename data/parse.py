@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import re
-
 import numpy as np
 import polars as pl
 
+from data.decimal import DecimalRule, decimal_rule
 from data.glossary import SignalSpec
 from data.plainkernel import NOT_PLAIN, parse_plain_kernel
-from data.decimal import DecimalRule, decimal_rule
 from data.sentinels import sentinels_for
 from data.sniff import BOM, SAMPLE_BYTES, Sniffed, sniff_bytes
 from data.sources import SourceReadError, read_source

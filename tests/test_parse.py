@@ -337,7 +337,8 @@ def test_decimal_point_file_with_semicolons_reads_commas_as_thousands(tmp_path):
 
 def test_one_separator_kind_keeps_the_per_cell_reading(tmp_path):
     """3.312 in a ';' file without any comma is a cell voltage, not 3312."""
-    p = both_paths(tmp_path, series_csv(local_quarter_hours("2024-01-10")[:2], ["3.312", "3.301"], "timestamp;value", ";"))
+    times = local_quarter_hours("2024-01-10")[:2]
+    p = both_paths(tmp_path, series_csv(times, ["3.312", "3.301"], "timestamp;value", ";"))
     assert values(p) == [3.312, 3.301]
 
 

@@ -160,7 +160,8 @@ def test_each_corpus_file_beside_good_data_never_stops_the_good_data_from_being_
         next(c for c in CASES if c.name == "cell_two_spellings").make(root / "BESS/c_spell/bms1_p01_v001.csv")
     report = ingest([root], tmp_path / "store", progress=False)
     assert report.error is None and report.published_version, (case.name, report.error)
-    dirty, clean = units_of(open_snapshot(tmp_path / "store").manifest()), units_of(open_snapshot(clean_only).manifest())
+    dirty = units_of(open_snapshot(tmp_path / "store").manifest())
+    clean = units_of(open_snapshot(clean_only).manifest())
     for key, rec in clean.items():
         assert dirty[key].rows == rec.rows, (case.name, key)
         assert {lvl: w.sha256 for lvl, w in dirty[key].outputs.items()} == \

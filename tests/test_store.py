@@ -124,7 +124,7 @@ def test_healthz_reports_a_deleted_parquet_file_as_degraded_and_the_rest_is_serv
     snap = open_snapshot(store)
     gone = snap.file("m1", "raw", "pos_ae")
     gone.unlink()
-    import data.verify as verify
+    from data import verify
 
     verify._quick.clear()  # the cheap check is cached a few seconds; do not wait for it
     status, body = health(svc)
@@ -179,5 +179,5 @@ def test_damaged_manifest_gives_bess_info_a_clear_error_not_a_traceback(store, d
     from api.http import health
     from core.service import QueryService
 
-    status, body = health(QueryService(store))
+    _, body = health(QueryService(store))
     assert body["status"] in ("unavailable", "degraded") and "manifest" in str(body), body
