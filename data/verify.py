@@ -89,7 +89,9 @@ def store_health(snapshot: Snapshot) -> StoreHealth:
         hit = (now, tuple(_quick_check(snapshot)))
         with _lock:
             _quick[key] = hit
-    faults = {rel: what for rel, what in recorded_faults(snapshot).items()}
+    # A file found missing while serving and put back since is no longer a fault.
+    faults = {rel: what for rel, what in recorded_faults(snapshot).items()
+              if what != "missing" or not (snapshot.path / rel).exists()}
     for line in hit[1]:
         rel, _, what = line.partition(": ")
         faults.setdefault(rel, what)
