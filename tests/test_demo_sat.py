@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from data.demo.config import SYSTEM_IDS
-from data.demo.sat import MECHANISMS_PER_SYSTEM
+from data.demo.config import CELL_CAPACITY_AH, SYSTEM_IDS
+from data.demo.sat import I_PEAK_A, K_CAP_V, K_KNEE_V_PER_SOC, MECHANISMS_PER_SYSTEM
 from data.demo.sat_system import draw_system_sat
 
 REFERENCE = Path("/work/shared/reference")
@@ -224,6 +224,20 @@ def test_mechanisms_show_in_the_cells_parameters(demo_truth):
                 assert c["soc_lag_per_day"] > 2 * max(x["soc_lag_per_day"] for x in none)
         for c in cells:  # plausible LFP 280 Ah cells
             assert 270 < c["capacity_start_ah"] < 290 and 1.5e-4 < c["resistance_start_ohm"] < 3.5e-4
+
+
+def test_sat_slopes_follow_from_the_cells_ageing_parameters(demo_truth):
+    """The written slopes are what the documented physics makes of the written ageing rates."""
+    for b in demo_truth["bess"].values():
+        cells = b["cells"]
+        fade = np.array([c["capacity_fade_ah_per_day"] for c in cells])
+        growth = np.array([c["resistance_growth_ohm_per_day"] for c in cells])
+        lag = np.array([c["soc_lag_per_day"] for c in cells])
+        # smaller capacity -> further up the knee; more I*R at the peak; behind in SOC -> lower
+        rate = K_CAP_V * fade / CELL_CAPACITY_AH + I_PEAK_A * growth - K_KNEE_V_PER_SOC * lag
+        want = rate - rate.mean()  # the string average is pinned to the system component
+        got = np.array([c["sat_slope_v_per_day"] for c in cells])
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-8)
 
 
 def test_pack_event_is_a_step_in_the_pack_part_only(sat_tables, demo_truth):

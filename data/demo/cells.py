@@ -106,19 +106,24 @@ def cell_voltages_v(p: CellParams, sat_daily_v: np.ndarray, s: CellSamples, rows
     day (a convex blend, so nothing before the peak exceeds it); the peak sample is the SAT value
     itself, which sat.py derives from the same ageing parameters plus the system component.
     """
-    ratio = CELL_CAPACITY_AH / p.capacity_ah(s.day, rows)
-    soc_c = np.clip(ALIGN_SOC + (s.soc[None, :] - ALIGN_SOC) * ratio + p.soc_offset[rows, None]
-                    - p.soc_lag(s.day, rows), CUTOFF_SOC, 1.0)
-    base = ocv_v(soc_c) - s.current_a[None, :] * p.resistance_ohm(s.day, rows)
-    base += rng.normal(0.0, MEAS_NOISE_V, base.shape)
+    # ageing state per distinct day, then spread to the samples (a block holds few days)
+    days, at = np.unique(s.day, return_inverse=True)
+    ratio = (CELL_CAPACITY_AH / p.capacity_ah(days, rows))[:, at]
+    position = (p.soc_offset[rows, None] - p.soc_lag(days, rows))[:, at]
+    soc_c = np.clip(ALIGN_SOC + (s.soc[None, :] - ALIGN_SOC) * ratio + position, CUTOFF_SOC, 1.0)
+    v = ocv_v(soc_c) - s.current_a[None, :] * p.resistance_ohm(days, rows)[:, at]
+    v += rng.normal(0.0, MEAS_NOISE_V, v.shape)
     w = np.clip((s.soc - 0.9) / 0.1, 0.0, 1.0) ** 2
     w = np.where(s.is_peak, 1.0, w) * (s.full_run & (s.current_a < 0))
-    sat = sat_daily_v[rows][:, np.clip(s.day, 0, sat_daily_v.shape[1] - 1)]
-    v = (1.0 - w)[None, :] * base + w[None, :] * sat
-    # The end of a full charge is the day's highest reading, also for a cell that lags far behind
-    # in SOC (its I*R on the plateau could otherwise top a SAT that has fallen off the knee): the
-    # daily maximum on a full-charge day is the SAT of sat.py, exactly.
-    return np.where(w[None, :] > 0.0, np.minimum(v, sat), v)
+    top = np.flatnonzero(w > 0.0)
+    if top.size:
+        sat = sat_daily_v[rows][:, np.clip(s.day[top], 0, sat_daily_v.shape[1] - 1)]
+        blend = (1.0 - w[top])[None, :] * v[:, top] + w[top][None, :] * sat
+        # The end of a full charge is the day's highest reading, also for a cell that lags far
+        # behind in SOC (its I*R on the plateau could otherwise top a SAT that has fallen off the
+        # knee): the daily maximum on a full-charge day is the SAT of sat.py, exactly.
+        v[:, top] = np.minimum(blend, sat)
+    return v
 
 
 def cell_temps_c(p: CellParams, s: CellSamples, rows: slice, rng: np.random.Generator) -> np.ndarray:
