@@ -206,6 +206,13 @@ def test_cell_minus_system_median_slopes_match_the_truth(sat_tables, demo_truth)
         # after a bad charging period (the damaged pack's cells drift faster down from there)
         tol = np.maximum(NORMAL_DRIFT_ABS_TOL_V_PER_DAY, FAST_DRIFT_REL_TOL * np.abs(want_after))
         assert np.all(np.abs(fit_after - want_after) < tol), sid
+        # and one line over the whole period with the event as a level step
+        want_whole = np.array([c["drift_whole_v_per_day"] for c in cells])
+        keep = before | after
+        x = np.column_stack([np.ones(keep.sum()), days[keep], days[keep] >= (_day(bad["end_local"]) if bad else 0)])
+        fit_whole = np.linalg.lstsq(x, rel[:, keep].T, rcond=None)[0][1]
+        tol = np.maximum(NORMAL_DRIFT_ABS_TOL_V_PER_DAY, FAST_DRIFT_REL_TOL * np.abs(want_whole))
+        assert np.all(np.abs(fit_whole - want_whole) < tol), sid
         # the fast cells stand out: no ordinary cell comes near them
         assert np.abs(want[~fast]).max() < 0.25 * np.abs(want[fast]).min(), sid
     assert signs == {-1.0, 1.0}
@@ -250,7 +257,10 @@ def test_pack_event_is_a_step_in_the_pack_part_only(sat_tables, demo_truth):
             assert b["damaged_pack"] is None and b["bad_charging_period"] is None
             continue
         assert ev["pack"] == b["damaged_pack"] and ev["day"] == b["bad_charging_period"]["end_local"]
-        assert ev["step_v"] == b["bad_charging_period"]["step_v"] and -0.022 < ev["step_v"] < -0.008
+        assert -0.022 < ev["step_v"] < -0.008
+        others = [x for p, x in enumerate(ev["pack_part_steps_v"], 1) if p != ev["pack"]]
+        assert ev["step_vs_other_packs_v"] == b["bad_charging_period"]["step_v"] == pytest.approx(
+            ev["step_v"] - np.mean(others), abs=2e-6)
         packs = np.array([c["pack"] for c in b["cells"]])
         system = np.median(sat, axis=0)
         e, s = _day(ev["day"]), _day(b["bad_charging_period"]["start_local"])

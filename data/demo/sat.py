@@ -181,17 +181,26 @@ class SatTruth:
     slope_after_v_per_day: np.ndarray  # (260,) own slope from the end of the bad period
     drift_v_per_day: np.ndarray  # (260,) slope of own minus the cells' median, before any damage
     drift_after_v_per_day: np.ndarray  # (260,) the same from the end of the bad period
+    drift_whole_v_per_day: np.ndarray  # (260,) one line over all days but the bad period, level step at its end
     deviation_end_v: np.ndarray  # (260,) own minus the cells' median on the last day
     median_v: np.ndarray  # (days,) noise-free daily median SAT over all cells
     pack_step_v: float | None  # step of the damaged pack's part (pack median - system median)
     pack_drift_after_v_per_day: float | None  # slope of that pack part after the bad period
     pack_part_steps_v: np.ndarray | None  # (packs,) the same step of every pack's part
+    pack_step_vs_others_v: float | None  # the damaged pack's step against the mean of the other packs' steps
 
 
 def _slope(day: np.ndarray, y: np.ndarray) -> np.ndarray:
     """OLS slope of each row of y over day."""
     x = day - day.mean()
     return (y - y.mean(axis=1, keepdims=True)) @ x / (x @ x)
+
+
+def _slope_with_step(day: np.ndarray, y: np.ndarray, step_day: int) -> np.ndarray:
+    """OLS slope of each row of y over day, with a free level step from step_day on."""
+    x = np.column_stack([np.ones(day.size), day - day.mean(), (day >= step_day).astype(float)])
+    coef, *_ = np.linalg.lstsq(x, y.T, rcond=None)
+    return coef[1]
 
 
 def sat_truth(m: SatModel) -> SatTruth:
@@ -207,7 +216,8 @@ def sat_truth(m: SatModel) -> SatTruth:
     slope = _slope(days[before], own[:, before])
     slope_after = _slope(days[after], own[:, after])
     step = np.zeros(N_CELLS)
-    pack_step = pack_drift = part_steps = None
+    pack_step = pack_drift = part_steps = vs_others = None
+    whole = _slope(days[before], rel[:, before])
     if m.damage is not None and after.any() and m.damage.end_day < m.days:
         e = m.damage.end_day
         line_before = own[:, 0] + slope * e
@@ -224,10 +234,14 @@ def sat_truth(m: SatModel) -> SatTruth:
             part_steps[j] = np.polyval(post, e) - np.polyval(pre, e)
         hit = int(np.flatnonzero(packs == m.damage.pack)[0])
         pack_step = float(part_steps[hit])
+        vs_others = float(part_steps[hit] - np.delete(part_steps, hit).mean())
+        keep = before | after
+        whole = _slope_with_step(days[keep], rel[:, keep], e)
         pack_drift = float(_slope(days[after], parts[hit][None, after])[0])
     return SatTruth(
         start_v=SAT_LEVEL_V + own[:, 0], slope_v_per_day=slope, step_v=step, slope_after_v_per_day=slope_after,
         drift_v_per_day=_slope(days[before], rel[:, before]),
-        drift_after_v_per_day=_slope(days[after], rel[:, after]),
+        drift_after_v_per_day=_slope(days[after], rel[:, after]), drift_whole_v_per_day=whole,
         deviation_end_v=rel[:, -1], median_v=np.median(own, axis=0) + m.system.daily_v,
-        pack_step_v=pack_step, pack_drift_after_v_per_day=pack_drift, pack_part_steps_v=part_steps)
+        pack_step_v=pack_step, pack_drift_after_v_per_day=pack_drift, pack_part_steps_v=part_steps,
+        pack_step_vs_others_v=vs_others)

@@ -18,14 +18,14 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
         "ZHPESS232A230002": {
           "nameplate_kwh": 215.0, "packs": 5, "cells_per_pack": 52,
           "cells": [{"pack", "cell", "mechanism", "degrading",
-                     "drift_v_per_day", "drift_after_v_per_day", "deviation_end_v",
+                     "drift_v_per_day", "drift_after_v_per_day", "drift_whole_v_per_day", "deviation_end_v",
                      "sat_start_v", "sat_slope_v_per_day", "sat_step_v", "sat_slope_after_v_per_day",
                      "capacity_start_ah", "capacity_fade_ah_per_day",
                      "resistance_start_ohm", "resistance_growth_ohm_per_day", "soc_lag_per_day"}, ...],  # all 260
           "degrading_cells": [[pack, cell], ...],       # the fast cells, rising and falling
           "damaged_pack": int | null,
           "bad_charging_period": {"start_local", "end_local", "step_v"} | null,
-          "pack_event": {"pack", "day", "step_v", "drift_after_v_per_day",
+          "pack_event": {"pack", "day", "step_v", "step_vs_other_packs_v", "drift_after_v_per_day",
                          "pack_part_steps_v": [per pack 1..5]} | null,
           "system_sat": {"level_v", "temperature_amplitude_v",
                          "regimes": [{"start_local", "shift_v"}, ...],
@@ -56,13 +56,16 @@ average of the noise-free SAT. ``system_sat.median_v`` is the noise-free daily m
 ``drift_v_per_day`` is what the slope of "cell SAT minus the system's daily median SAT" should
 find: the least-squares slope of own_i(d) minus the daily median of own over all cells, over the
 days before the bad period (all days without one); ``drift_after_v_per_day`` the same from its
-end (equal to drift elsewhere, up to the string constraint). ``deviation_end_v`` is that
-difference on the last day. ``mechanism`` is capacity_fade / resistance_growth (rising SAT),
+end (equal to drift elsewhere); ``drift_whole_v_per_day`` is one line over all days but the bad
+period with a free level step at its end (what a whole-period fit with the event as a step
+finds; equal to drift in systems without damage). ``deviation_end_v`` is that difference on the
+last day. ``mechanism`` is capacity_fade / resistance_growth (rising SAT),
 self_discharge (falling) or none; ``degrading`` marks the fast cells (|drift| >= 8e-5 V/day).
 The damaged pack's cells have mechanism none and carry the pack event: ``pack_event.step_v`` is
 the step of that pack's part (pack median minus system median) on ``pack_event.day``, the first
-day after the bad period (``bad_charging_period.step_v`` is the same number), and
-``drift_after_v_per_day`` the slope of that part afterwards; ``pack_part_steps_v`` gives the
+day after the bad period, ``step_vs_other_packs_v`` the same step against the mean step of the
+other packs' parts (this is ``bad_charging_period.step_v``, as in schema 1: what the pack lost
+against the rest of its string), and ``drift_after_v_per_day`` the slope of that part afterwards; ``pack_part_steps_v`` gives the
 same step for every pack: the others' parts rise by 2-3 mV, because the damaged pack's cells
 leave the middle of the distribution and the system median moves against the other packs. Every cell of the damaged system has
 a small ``sat_step_v``: the string average is pinned to the system component, so the others rise
@@ -127,6 +130,7 @@ def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
                       "mechanism": str(m.mechanism[c]), "degrading": bool(m.degrading[c]),
                       "drift_v_per_day": _sci(t.drift_v_per_day[c]),
                       "drift_after_v_per_day": _sci(t.drift_after_v_per_day[c]),
+                      "drift_whole_v_per_day": _sci(t.drift_whole_v_per_day[c]),
                       "deviation_end_v": round(float(t.deviation_end_v[c]), 6),
                       "sat_start_v": round(float(t.start_v[c]), 6),
                       "sat_slope_v_per_day": _sci(t.slope_v_per_day[c]),
@@ -141,6 +145,7 @@ def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
     dmg = m.damage
     event = None if t.pack_step_v is None else {
         "pack": dmg.pack, "day": _day(dmg.end_day), "step_v": round(t.pack_step_v, 6),
+        "step_vs_other_packs_v": round(t.pack_step_vs_others_v, 6),
         "drift_after_v_per_day": _sci(t.pack_drift_after_v_per_day),
         "pack_part_steps_v": [round(float(x), 6) for x in t.pack_part_steps_v]}
     return {
@@ -150,7 +155,7 @@ def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
         "damaged_pack": dmg.pack if dmg else None,
         "bad_charging_period": None if dmg is None else {
             "start_local": _day(dmg.start_day), "end_local": _day(dmg.end_day),
-            "step_v": None if event is None else event["step_v"]},
+            "step_v": None if event is None else event["step_vs_other_packs_v"]},
         "pack_event": event,
         "system_sat": _system_truth(m, t.median_v),
         "full_charge_days": [_day(d) for d in sim.full_charge_days()],
