@@ -1,4 +1,4 @@
-"""Per-cell state that ages (capacity, resistance, SOC lag), its thermal place, and cell voltage/temperature readings."""
+"""Per-cell state that ages (capacity, resistance, SOC lag), its thermal place, and its voltage/temperature readings."""
 
 from __future__ import annotations
 

@@ -191,7 +191,9 @@ class SatTruth:
 
 
 def _slope(day: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """OLS slope of each row of y over day."""
+    """OLS slope of each row of y over day (0 with fewer than two days)."""
+    if day.size < 2:
+        return np.zeros(y.shape[0])
     x = day - day.mean()
     return (y - y.mean(axis=1, keepdims=True)) @ x / (x @ x)
 
@@ -218,7 +220,8 @@ def sat_truth(m: SatModel) -> SatTruth:
     step = np.zeros(N_CELLS)
     pack_step = pack_drift = part_steps = vs_others = None
     whole = _slope(days[before], rel[:, before])
-    if m.damage is not None and after.any() and m.damage.end_day < m.days:
+    # the pack's step needs a few days on both sides of the bad period (short test runs lack them)
+    if m.damage is not None and m.damage.start_day >= 3 and m.days - m.damage.end_day >= 3:
         e = m.damage.end_day
         line_before = own[:, 0] + slope * e
         step = own[:, e] - line_before

@@ -26,7 +26,7 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
           "damaged_pack": int | null,
           "bad_charging_period": {"start_local", "end_local", "step_v"} | null,
           "pack_event": {"pack", "day", "step_v", "step_vs_other_packs_v", "drift_after_v_per_day",
-                         "pack_part_steps_v": [per pack 1..5]} | null,
+                         "pack_part_steps_v": [per pack 1..5]} | null,  # null too if < 3 days on a side
           "system_sat": {"level_v", "temperature_amplitude_v",
                          "regimes": [{"start_local", "shift_v"}, ...],
                          "daily_v": [float, ...], "median_v": [float, ...]},   # one per day from day 0
@@ -60,16 +60,18 @@ end (equal to drift elsewhere); ``drift_whole_v_per_day`` is one line over all d
 period with a free level step at its end (what a whole-period fit with the event as a step
 finds; equal to drift in systems without damage). ``deviation_end_v`` is that difference on the
 last day. ``mechanism`` is capacity_fade / resistance_growth (rising SAT),
-self_discharge (falling) or none; ``degrading`` marks the fast cells (|drift| >= 8e-5 V/day).
+self_discharge (falling) or none; ``degrading`` marks the fast cells (rising about +8e-5 ..
++1.5e-4 V/day, falling -6e-5 .. -8.5e-5 V/day; ordinary cells stay within a few uV/day).
 The damaged pack's cells have mechanism none and carry the pack event: ``pack_event.step_v`` is
 the step of that pack's part (pack median minus system median) on ``pack_event.day``, the first
 day after the bad period, ``step_vs_other_packs_v`` the same step against the mean step of the
 other packs' parts (this is ``bad_charging_period.step_v``, as in schema 1: what the pack lost
-against the rest of its string), and ``drift_after_v_per_day`` the slope of that part afterwards; ``pack_part_steps_v`` gives the
-same step for every pack: the others' parts rise by 2-3 mV, because the damaged pack's cells
-leave the middle of the distribution and the system median moves against the other packs. Every cell of the damaged system has
-a small ``sat_step_v``: the string average is pinned to the system component, so the others rise
-by a fifth of the damaged pack's fall (the system median follows them).
+against the rest of its string), and ``drift_after_v_per_day`` the slope of that part
+afterwards; ``pack_part_steps_v`` gives the same step for every pack: the others' parts rise by
+2-3 mV, because the damaged pack's cells leave the middle of the distribution and the system
+median moves against the other packs. Every cell of the damaged system has a small
+``sat_step_v``: the string average is pinned to the system component, so the others rise by a
+fifth of the damaged pack's fall (the system median follows them).
 
 The SAT value appears as the daily maximum of the cell's voltage file on each of
 ``full_charge_days`` only; the days of the bad charging period read 3.60-3.65 V in the damaged
