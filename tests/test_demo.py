@@ -85,8 +85,14 @@ def _daily_max(folder: Path, pack: int, cell: int) -> dict[str, float]:
     return dict(zip(d["day"].to_list(), d["value"].to_list()))
 
 
-def _expected_sat(c: dict, bad: dict | None, day: np.ndarray) -> np.ndarray:
-    exp = c["sat_start_v"] + c["sat_slope_v_per_day"] * day
+def _system_v(b: dict, day: np.ndarray) -> np.ndarray:
+    """The system component of the truth on the given days, relative to its level. [V]"""
+    return np.array(b["system_sat"]["daily_v"])[day] - b["system_sat"]["level_v"]
+
+
+def _expected_sat(c: dict, bad: dict | None, day: np.ndarray, system_v: np.ndarray | float = 0.0) -> np.ndarray:
+    """The truth's noise-free SAT of one cell; `system_v` is the system component on those days."""
+    exp = c["sat_start_v"] + c["sat_slope_v_per_day"] * day + system_v
     if bad is not None:
         end = _day(bad["end_local"])
         after = day >= end
@@ -177,7 +183,8 @@ def test_full_scale_samples_densely_and_keeps_peaks_exact(tmp_path):
     for c in b["cells"][:10]:
         m = _daily_max(tmp_path / "BESS" / sid, c["pack"], c["cell"])
         for d in b["full_charge_days"]:
-            assert abs(m[d] - _expected_sat(c, None, np.array([_day(d)]))[0]) < 0.03
+            day = np.array([_day(d)])
+            assert abs(m[d] - _expected_sat(c, None, day, _system_v(b, day))[0]) < 0.005
 
 
 # ---------------------------------------------------------------- the real small-scale demo
@@ -240,28 +247,33 @@ def test_sat_on_full_charge_days_follows_the_truth(small):
     for sid in SYSTEMS:
         b = truth["bess"][sid]
         table = _sat_table(out, truth, sid)
-        res = np.concatenate([v - _expected_sat(c, b["bad_charging_period"], d)
+        res = np.concatenate([v - _expected_sat(c, b["bad_charging_period"], d, _system_v(b, d))
                               for c in b["cells"] for d, v in [table[(c["pack"], c["cell"])]]])
-        assert abs(np.median(res)) < 0.002
-        assert 1.4826 * np.median(np.abs(res)) < 0.008  # common 4.3 mV + cell 1 mV + rounding
-        assert np.mean(np.abs(res) > 0.05) < 0.01  # only the rare excursion days stray
+        assert abs(np.median(res)) < 0.0005
+        # all that is left is the cell's own day-to-day noise (1 mV) and the 1-mV readings; the
+        # system component, excursions included, is in the truth
+        assert 1.4826 * np.median(np.abs(res)) < 0.0015
+        assert np.abs(res).max() < 0.008
 
 
 def test_degrading_cells_drift_faster_and_damaged_pack_steps(small):
+    """The cells' own lines (SAT minus the truth's system component) in the files match the truth."""
     out, truth = small
     for sid in SYSTEMS:
         b = truth["bess"][sid]
-        table = _sat_table(out, truth, sid)
+        table = {k: (d, v - _system_v(b, d)) for k, (d, v) in _sat_table(out, truth, sid).items()}
         bad = b["bad_charging_period"]
         dmg = b["damaged_pack"]
         fitted = {}
         for (pack, cell), (d, v) in table.items():
-            m = d < _day(bad["start_local"]) if bad and pack == dmg else np.ones(d.size, bool)
+            m = d < _day(bad["start_local"]) if bad else np.ones(d.size, bool)
             fitted[(pack, cell)] = np.polyfit(d[m], v[m], 1)[0]
         deg = [tuple(x) for x in b["degrading_cells"]]
-        assert deg and all(not c["degrading"] or c["sat_slope_v_per_day"] > 0 for c in b["cells"])
+        rising = {"capacity_fade": True, "resistance_growth": True, "self_discharge": False}
+        assert deg and all(not c["degrading"] or (c["sat_slope_v_per_day"] > 0) == rising[c["mechanism"]]
+                           for c in b["cells"])
         normal = [abs(s) for k, s in fitted.items() if k not in deg]
-        assert min(fitted[k] for k in deg) > 2.0 * max(normal)
+        assert min(abs(fitted[k]) for k in deg) > 2.0 * max(normal)
         for c in b["cells"]:
             assert fitted[(c["pack"], c["cell"])] == pytest.approx(c["sat_slope_v_per_day"], abs=3e-6)
         if bad:
@@ -284,11 +296,13 @@ def test_partial_and_idle_days_stay_off_the_sat_level(small):
         b = truth["bess"][sid]
         full = set(b["full_charge_days"])
         n_partial = 0
-        for c in b["cells"][::13]:
+        for c in b["cells"][::13] + [c for c in b["cells"] if c["degrading"]]:
+            # a cell whose resistance grew reads its extra I*R under a partial charge's current too
+            top = 3.40 if c["mechanism"] == "resistance_growth" else 3.35
             for d, v in _daily_max(out / "BESS" / sid, c["pack"], c["cell"]).items():
                 if d not in full:
                     n_partial += 1
-                    assert 2.9 <= v < 3.35, (sid, c, d, v)
+                    assert 2.9 <= v < top, (sid, c, d, v)
         assert n_partial > 20 * 10
         assert 0.6 < len(full) / truth["days"] < 0.9
 
@@ -402,7 +416,9 @@ def test_alarms_in_files_match_the_truth(small):
 
 
 def test_sat_calibrated_to_the_reference(small):
-    """Level, day-to-day noise and normal slopes of generated SAT sit in the reference's range."""
+    """Level, day-to-day noise and normal slopes of five generated cells sit in the reference's range.
+
+    The system component's spread and autocorrelation are tested in test_demo_sat.py."""
     out, truth = small
 
     def stats(wide: np.ndarray, day: np.ndarray) -> tuple[float, float, float, float]:
@@ -411,9 +427,9 @@ def test_sat_calibrated_to_the_reference(small):
         mean = wide.mean(1)
         common = mad(np.diff(mean)) / np.sqrt(2)
         cell = mad(np.diff(wide - mean[:, None], axis=0).ravel()) / np.sqrt(2)
-        first = np.median(wide[day < day.min() + 90])
+        level = np.median(wide)
         slopes = [np.polyfit(day, wide[:, j], 1)[0] for j in range(wide.shape[1])]
-        return first, common, cell, float(np.max(np.abs(slopes)))
+        return level, common, cell, float(np.max(np.abs(slopes)))
 
     ref = []
     for f in sorted(REFERENCE.glob("*.csv")):
@@ -429,7 +445,8 @@ def test_sat_calibrated_to_the_reference(small):
     day = table[pick[0]][0]
     wide = np.column_stack([table[k][1] for k in pick])
     gen = np.array(stats(wide, day))
-    assert 3.44 <= gen[0] <= 3.46 and abs(gen[0] - ref[:, 0].mean()) < 0.01
+    # the level moves in month-long regimes (sd ~16 mV on the reference): compare the whole period
+    assert 3.42 <= gen[0] <= 3.46 and abs(gen[0] - ref[:, 0].mean()) < 0.02
     assert 0.5 * ref[:, 1].min() < gen[1] < 2.0 * ref[:, 1].max()  # common day-to-day noise
     assert 0.5 * ref[:, 2].min() < gen[2] < 2.5 * ref[:, 2].max()  # per-cell day-to-day noise
     assert gen[3] < 1e-4 and ref[:, 3].max() < 1e-4  # normal cells drift slowly in both

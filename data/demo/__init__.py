@@ -1,7 +1,8 @@
 """Demo fleet generator: 6 meters and 3 BESS as real-layout CSV exports plus ground_truth.json.
 
-The ground-truth schema is documented in :mod:`data.demo.truth`; the SAT calibration against
-the real reference data in :mod:`data.demo.sat`.
+The ground-truth schema is documented in :mod:`data.demo.truth`; how each cell's SAT follows from
+its ageing capacity, resistance and SOC lag in :mod:`data.demo.sat`, and the system-wide
+component calibrated against the real reference data in :mod:`data.demo.sat_system`.
 """
 
 from __future__ import annotations

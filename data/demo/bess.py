@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-from data.demo.cells import R_CELL_OHM, CellParams, CellSamples, draw_cell_params
+from data.demo.cells import R_CELL_OHM, CellParams, CellSamples
 from data.demo.config import CELL_CAPACITY_AH, N_CELLS, NAMEPLATE_KWH, DemoConfig
-from data.glossary import CELLS_PER_PACK
 from data.demo.physics import StringResult, integrate_string
 from data.demo.sat import SatModel
 from data.demo.schedule import DayPlan, plan_days, steps_from_plan
@@ -98,7 +97,7 @@ def simulate_bess(cfg: DemoConfig, system_id: str, axis: TimeAxis, sat: SatModel
     efc = np.cumsum(np.abs(string.power_kw) * dt_h) / (2.0 * NAMEPLATE_KWH)
     soh = 100.0 - 0.3 - 0.004 * efc - 0.002 * axis.day_index
     return BessSim(system_id, axis, dt_h, plan, string, outside, room, heat, np.clip(aux, 0.3, None),
-                   soh, draw_cell_params(rng, CELLS_PER_PACK), sat,
+                   soh, sat.cells, sat,
                    alarms + _overvoltage_alarms(sat, axis, string, dt_h))
 
 

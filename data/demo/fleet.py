@@ -1,4 +1,4 @@
-"""Fleet-wide health and events: which pack is damaged and when, which cells degrade, alarms."""
+"""Fleet-wide health and events: which pack is damaged and when, which cells degrade and how, alarms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from data.demo.bess import AlarmEvent
 from data.demo.config import START_LOCAL, SYSTEM_IDS, DemoConfig, rng_for
-from data.demo.sat import DEGRADING_PER_SYSTEM, Damage, SatModel, draw_sat_model
+from data.demo.sat import MECHANISMS_PER_SYSTEM, Damage, SatModel, draw_sat_model
 from data.demo.timegrid import local_date, local_midnight_utc_s
 from data.glossary import CELLS_PER_PACK, PACKS_PER_BESS
 
@@ -34,7 +34,7 @@ def draw_fleet_health(cfg: DemoConfig) -> FleetHealth:
     sat, alarms = {}, {}
     for i, sid in enumerate(SYSTEM_IDS):
         sat[sid] = draw_sat_model(rng_for(cfg.seed, sid, "sat"), cfg.days,
-                                  n_degrading=DEGRADING_PER_SYSTEM[i],
+                                  mechanisms=MECHANISMS_PER_SYSTEM[i],
                                   damage=damage if sid == damaged else None, cells_per_pack=CELLS_PER_PACK)
         alarms[sid] = _random_alarms(rng_for(cfg.seed, sid, "alarms"), cfg.days)
     return FleetHealth(damaged, sat, alarms)

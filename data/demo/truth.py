@@ -4,7 +4,7 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
 ``YYYY-MM-DD``, ranges are half-open ``[start, end)``)::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "seed": int, "scale": "small" | "full", "days": int,
       "start_local": "2023-10-01T00:00:00+02:00", "end_local": "2025-07-01T00:00:00+02:00",
       "meters": {
@@ -17,11 +17,19 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
       "bess": {
         "ZHPESS232A230002": {
           "nameplate_kwh": 215.0, "packs": 5, "cells_per_pack": 52,
-          "cells": [{"pack", "cell", "sat_start_v", "sat_slope_v_per_day", "degrading",
-                     "sat_step_v", "sat_slope_after_v_per_day"}, ...],          # all 260
-          "degrading_cells": [[pack, cell], ...],
+          "cells": [{"pack", "cell", "mechanism", "degrading",
+                     "drift_v_per_day", "drift_after_v_per_day", "drift_whole_v_per_day", "deviation_end_v",
+                     "sat_start_v", "sat_slope_v_per_day", "sat_step_v", "sat_slope_after_v_per_day",
+                     "capacity_start_ah", "capacity_fade_ah_per_day",
+                     "resistance_start_ohm", "resistance_growth_ohm_per_day", "soc_lag_per_day"}, ...],  # all 260
+          "degrading_cells": [[pack, cell], ...],       # the fast cells, rising and falling
           "damaged_pack": int | null,
           "bad_charging_period": {"start_local", "end_local", "step_v"} | null,
+          "pack_event": {"pack", "day", "step_v", "step_vs_other_packs_v", "drift_after_v_per_day",
+                         "pack_part_steps_v": [per pack 1..5]} | null,  # null too if < 3 days on a side
+          "system_sat": {"level_v", "temperature_amplitude_v",
+                         "regimes": [{"start_local", "shift_v"}, ...],
+                         "daily_v": [float, ...], "median_v": [float, ...]},   # one per day from day 0
           "full_charge_days": ["YYYY-MM-DD", ...],
           "equivalent_full_cycles": float,
           "charged_kwh": float, "discharged_kwh": float,
@@ -33,18 +41,43 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
                "bom_files", "split_signals", "gaps"}
     }
 
-SAT model of a cell (day d = local days since start_local, day 0 = 2023-10-01)::
+SAT model (data/demo/sat.py; day d = local days since start_local, day 0 = 2023-10-01)::
 
-    sat(d) = sat_start_v + sat_slope_v_per_day * d                          before the bad period
-           + sat_step_v + (sat_slope_after_v_per_day - sat_slope_v_per_day) * (d - end)
+    sat_i(d) = system_sat.daily_v[d] + own_i(d) + noise_i(d)          (noise: sd 1 mV, 1-mV readings)
+    own_i(d) = sat_start_v - system_sat.level_v + sat_slope_v_per_day * d         before the bad period
+             + sat_step_v + (sat_slope_after_v_per_day - sat_slope_v_per_day) * (d - end)
                                                                from bad_charging_period.end_local
 
-plus a day-to-day noise common to the system (sd 4.3 mV, rare upward excursions) and a small
-per-cell noise (sd 1 mV); see sat.py. The SAT value appears as the daily maximum of the cell's
-voltage file on each of ``full_charge_days`` only; the days of the bad charging period read
-3.60-3.65 V in the damaged pack. ``degrading`` cells drift upward fast; the damaged pack's
-cells are not flagged ``degrading``, they carry ``sat_step_v`` instead. Throughput is DC-side
-(bms1_v x bms1_c): ``equivalent_full_cycles = (charged_kwh + discharged_kwh) / 2 / nameplate_kwh``.
+``system_sat.daily_v`` is the system component (set-point/end-current regimes, temperature,
+day-to-day wander, rare excursions), identical for all cells of the system; it is the string
+average of the noise-free SAT. ``system_sat.median_v`` is the noise-free daily median over all
+260 cells (it differs from daily_v by the median of the cells' own parts, a few mV).
+
+``drift_v_per_day`` is what the slope of "cell SAT minus the system's daily median SAT" should
+find: the least-squares slope of own_i(d) minus the daily median of own over all cells, over the
+days before the bad period (all days without one); ``drift_after_v_per_day`` the same from its
+end (equal to drift elsewhere); ``drift_whole_v_per_day`` is one line over all days but the bad
+period with a free level step at its end (what a whole-period fit with the event as a step
+finds; equal to drift in systems without damage). ``deviation_end_v`` is that difference on the
+last day. ``mechanism`` is capacity_fade / resistance_growth (rising SAT),
+self_discharge (falling) or none; ``degrading`` marks the fast cells (rising about +8e-5 ..
++1.5e-4 V/day, falling -6e-5 .. -8.5e-5 V/day; ordinary cells stay within a few uV/day).
+The damaged pack's cells have mechanism none and carry the pack event: ``pack_event.step_v`` is
+the step of that pack's part (pack median minus system median) on ``pack_event.day``, the first
+day after the bad period, ``step_vs_other_packs_v`` the same step against the mean step of the
+other packs' parts (this is ``bad_charging_period.step_v``, as in schema 1: what the pack lost
+against the rest of its string), and ``drift_after_v_per_day`` the slope of that part
+afterwards; ``pack_part_steps_v`` gives the same step for every pack: the others' parts rise by
+2-3 mV, because the damaged pack's cells leave the middle of the distribution and the system
+median moves against the other packs. Every cell of the damaged system has a small
+``sat_step_v``: the string average is pinned to the system component, so the others rise by a
+fifth of the damaged pack's fall (the system median follows them).
+
+The SAT value appears as the daily maximum of the cell's voltage file on each of
+``full_charge_days`` only; the days of the bad charging period read 3.60-3.65 V in the damaged
+pack. Capacities, resistances and SOC lag age linearly from their day-0 values (cells.py).
+Throughput is DC-side (bms1_v x bms1_c):
+``equivalent_full_cycles = (charged_kwh + discharged_kwh) / 2 / nameplate_kwh``.
 """
 
 from __future__ import annotations
@@ -52,14 +85,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from data.demo.bess import BessSim
 from data.demo.config import CELLS_PER_PACK, NAMEPLATE_KWH, PACKS_PER_BESS, START_LOCAL, DemoConfig
 from data.demo.dirt import DirtPlan, Gap
 from data.demo.meters import CounterReset
+from data.demo.sat import SatModel, sat_truth
+from data.demo.sat_system import SAT_LEVEL_V, TEMP_AMPLITUDE_V
 from data.demo.timegrid import iso_local, iso_utc, local_date, local_midnight_utc_s
 from data.demo.writer import DirtLog
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _gap(g: Gap) -> dict:
@@ -72,18 +109,47 @@ def _day(d: int) -> str:
     return local_date(START_LOCAL, d).isoformat()
 
 
+def _sci(x: float) -> float:
+    return float(f"{x:.4e}")
+
+
+def _system_truth(m: SatModel, median_v: np.ndarray) -> dict:
+    sy = m.system
+    return {"level_v": SAT_LEVEL_V, "temperature_amplitude_v": TEMP_AMPLITUDE_V,
+            "regimes": [{"start_local": _day(int(d)), "shift_v": round(float(v), 6)}
+                        for d, v in zip(sy.regime_start_day, sy.regime_shift_v)],
+            "daily_v": [round(float(v), 6) for v in sy.daily_v],
+            "median_v": [round(float(v), 6) for v in median_v]}
+
+
 def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
-    sat = sim.sat
+    m = sim.sat
+    t = sat_truth(m)
+    p = m.cells
     cells = []
     for c in range(PACKS_PER_BESS * CELLS_PER_PACK):
         cells.append({"pack": c // CELLS_PER_PACK + 1, "cell": c % CELLS_PER_PACK + 1,
-                      "sat_start_v": round(float(sat.start_v[c]), 6),
-                      "sat_slope_v_per_day": float(f"{sat.slope_v_per_day[c]:.4e}"),
-                      "degrading": bool(sat.degrading[c]),
-                      "sat_step_v": round(float(sat.step_v[c]), 6),
-                      "sat_slope_after_v_per_day": float(f"{sat.slope_after_v_per_day[c]:.4e}")})
+                      "mechanism": str(m.mechanism[c]), "degrading": bool(m.degrading[c]),
+                      "drift_v_per_day": _sci(t.drift_v_per_day[c]),
+                      "drift_after_v_per_day": _sci(t.drift_after_v_per_day[c]),
+                      "drift_whole_v_per_day": _sci(t.drift_whole_v_per_day[c]),
+                      "deviation_end_v": round(float(t.deviation_end_v[c]), 6),
+                      "sat_start_v": round(float(t.start_v[c]), 6),
+                      "sat_slope_v_per_day": _sci(t.slope_v_per_day[c]),
+                      "sat_step_v": round(float(t.step_v[c]), 6),
+                      "sat_slope_after_v_per_day": _sci(t.slope_after_v_per_day[c]),
+                      "capacity_start_ah": round(float(p.cap_ah[c]), 3),
+                      "capacity_fade_ah_per_day": _sci(p.cap_fade_ah_per_day[c]),
+                      "resistance_start_ohm": _sci(p.r_ohm[c]),
+                      "resistance_growth_ohm_per_day": _sci(p.r_growth_ohm_per_day[c]),
+                      "soc_lag_per_day": _sci(p.soc_lag_per_day[c])})
     charged, discharged = sim.throughput_kwh()
-    dmg = sat.damage
+    dmg = m.damage
+    event = None if t.pack_step_v is None else {
+        "pack": dmg.pack, "day": _day(dmg.end_day), "step_v": round(t.pack_step_v, 6),
+        "step_vs_other_packs_v": round(t.pack_step_vs_others_v, 6),
+        "drift_after_v_per_day": _sci(t.pack_drift_after_v_per_day),
+        "pack_part_steps_v": [round(float(x), 6) for x in t.pack_part_steps_v]}
     return {
         "nameplate_kwh": NAMEPLATE_KWH, "packs": PACKS_PER_BESS, "cells_per_pack": CELLS_PER_PACK,
         "cells": cells,
@@ -91,7 +157,9 @@ def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
         "damaged_pack": dmg.pack if dmg else None,
         "bad_charging_period": None if dmg is None else {
             "start_local": _day(dmg.start_day), "end_local": _day(dmg.end_day),
-            "step_v": round(float(sat.step_v[sat.step_v != 0].mean()), 6)},
+            "step_v": None if event is None else event["step_vs_other_packs_v"]},
+        "pack_event": event,
+        "system_sat": _system_truth(m, t.median_v),
         "full_charge_days": [_day(d) for d in sim.full_charge_days()],
         "equivalent_full_cycles": round((charged + discharged) / 2.0 / NAMEPLATE_KWH, 3),
         "charged_kwh": round(charged, 2), "discharged_kwh": round(discharged, 2),
