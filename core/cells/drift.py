@@ -10,7 +10,8 @@ A slope of the raw SAT mostly measures that shared part. So each saturation day 
 
 A cell's *drift* is the slope of r, a pack's drift the slope of p, the *system trend* the slope
 of s (reported on its own, as what it most likely is: operation, not cell ageing). Every slope
-is a Huber line with a level term per pack event of the cell's pack and a Newey-West interval
+is a Huber line with a level term per pack event (for every cell: when one pack's cells leave
+the middle, the system median that all cells are measured against moves a little too) and an interval
 (`core.cells.trend_fit`). Adding any component shared by all cells changes r and p by nothing,
 so the cell and pack numbers are the same with or without it.
 
@@ -288,13 +289,13 @@ def _on_grid(values: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _steps_by_row(row_packs: np.ndarray, events: Sequence[PackEvent], day0: np.datetime64) -> list[np.ndarray]:
-    by_pack: dict[int, list[float]] = {}
+def _step_days(events: Sequence[PackEvent], day0: np.datetime64) -> np.ndarray:
+    """x of every pack event: each one is a level step for every row, since the system median
+    (the reference of every cell) moves too when one pack's cells leave the middle of the field."""
     for ev in events:
         if not isinstance(ev, PackEvent):
             raise ValueError(f"events must be PackEvent, got {type(ev).__name__}")
-        by_pack.setdefault(ev.pack, []).append(float((np.datetime64(ev.day, "D") - day0).astype(np.int64)))
-    return [np.asarray(by_pack.get(int(p), []), dtype=np.float64) for p in row_packs]
+    return np.unique([float((np.datetime64(ev.day, "D") - day0).astype(np.int64)) for ev in events])
 
 
 def _recent_median(a: np.ndarray, k: int) -> np.ndarray:
@@ -354,7 +355,7 @@ def analyze_drift(sat: SatMatrix, events: Sequence[PackEvent] = (), *, efc_per_d
     parts = split_sat(sat)
     cols, x = _calendar(sat)
     n_grid = x.size
-    steps = _steps_by_row(sat.packs, events, sat.days[0])
+    steps = [_step_days(events, sat.days[0])] * sat.n_cells
 
     level = _on_grid(parts.system_v, cols, n_grid)
 
@@ -364,7 +365,7 @@ def analyze_drift(sat: SatMatrix, events: Sequence[PackEvent] = (), *, efc_per_d
 
     rel = fit(parts.relative_v, steps)
     own = fit(parts.own_v, steps)
-    pack_fit = fit(parts.pack_part_v, _steps_by_row(parts.packs, events, sat.days[0]))
+    pack_fit = fit(parts.pack_part_v, [steps[0]] * parts.packs.size)
     sys_fit = fit(parts.system_v[None, :], [np.empty(0)], with_level=False)
 
     grades = tuple(grade_drift(s, lo, hi, rules) for s, lo, hi in zip(own.slope, own.ci95_low, own.ci95_high))
