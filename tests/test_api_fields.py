@@ -13,6 +13,8 @@ import pytest
 
 from api.app import create_app
 from core.service import QueryService
+from core.cells.labels import Language as CoreLanguage
+from core.cells.verdict import rating_text
 from data.glossary import SystemKind
 from test_api_support import GraphQLClient, live_server
 
@@ -234,8 +236,10 @@ def test_cell_analytics_equal_the_query_service(gql, service, bess):
     assert {f["method"] for f in got["ols"]} == {"OLS"} and {f["method"] for f in got["robust"]} == {"ROBUST"}
     robust = service.degradation(bess.id, "robust")
     assert [f["slopeVPerDay"] for f in got["robust"]] == as_json(robust.slope_v_per_day)
-    assert {f["quality"] for f in got["ols"]} <= {"very linear", "linear", "moderately linear", "not linear", "unknown"}
-    assert not {f["quality"] for f in got["robust"]} & {"very linear", "not linear"}  # German labels
+    # quality is the cell's verdict (agrees with its alerts), in the language asked
+    verdicts = service.cell_analysis(bess.id).verdicts
+    assert [f["quality"] for f in got["ols"]] == [rating_text(v.rating, CoreLanguage.EN) for v in verdicts]
+    assert [f["quality"] for f in got["robust"]] == [rating_text(v.rating, CoreLanguage.DE) for v in verdicts]
     alerts = service.alerts(bess.id)
     assert [(a["pack"], a["cell"], a["kind"].lower(), a["severity"].lower(), a["reason"]) for a in got["alerts"]] \
         == [(a.pack, a.cell, a.kind.value, a.severity.value, a.reason_en) for a in alerts]
@@ -254,14 +258,13 @@ def test_cell_analytics_equal_the_query_service(gql, service, bess):
 
 def test_the_damaged_pack_and_degrading_cells_of_the_demo_are_visible(gql, demo_truth):
     """The demo's ground truth shows through the API: the damaged pack has an event, and the degrading
-    cells are the ones with the largest robust loss rates (outside the damaged pack, whose step is its own story)."""
+    cells (rising and falling) are the ones with the fastest drift against their peers."""
     q = """query($id: ID!) { system(id: $id) { ... on Bess { events { pack date stepV }
-      degradation(method: ROBUST) { pack cell lossPctPerYear } } } }"""
+      drift { pack cell driftVPerDay } } } }"""
     for sid, truth in demo_truth["bess"].items():
         got = gql.data(q, {"id": sid})["system"]
         if truth["damaged_pack"]:
             assert truth["damaged_pack"] in {e["pack"] for e in got["events"]}
         degrading = {tuple(c) for c in truth["degrading_cells"]}
-        fits = [f for f in got["degradation"] if f["pack"] != truth["damaged_pack"] or (f["pack"], f["cell"]) in degrading]
-        ranked = sorted(fits, key=lambda f: -abs(f["lossPctPerYear"] or 0.0))
+        ranked = sorted(got["drift"], key=lambda f: -abs(f["driftVPerDay"] or 0.0))
         assert {(f["pack"], f["cell"]) for f in ranked[:len(degrading)]} == degrading

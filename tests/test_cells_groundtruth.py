@@ -70,31 +70,50 @@ def test_saturation_days_are_the_full_charge_days(analyses):
         assert len(full - kept) <= 0.01 * len(full), sid  # a gateway outage may swallow a peak
 
 
-def test_degrading_cells_are_the_drift_outliers(analyses):
+MECHANISM_SIGN = {"capacity_fade": 1, "resistance_growth": 1, "self_discharge": -1}
+
+
+def test_every_drifting_cell_of_both_signs_is_found_with_its_mechanism(analyses):
+    signs = set()
     for sid, (sat, truth, a) in analyses.items():
+        cells = {(c["pack"], c["cell"]): c for c in truth["cells"]}
         degrading = {f"P{p}C{c}" for p, c in truth["degrading_cells"]}
-        flagged = {x.label for x in a.alerts if x.kind.value == "drift_outlier"}
-        assert degrading <= flagged and len(flagged - degrading) <= 2, sid
+        drift_alerts = {x.label for x in a.alerts if x.kind.value == "drift_outlier"}
+        assert degrading <= drift_alerts, (sid, degrading - drift_alerts)
+        # at most 2 false cell alerts of 260 per system (the damaged pack speaks for itself)
+        false = {x.label for x in a.alerts if x.cell is not None} - degrading
+        assert len(false) <= 2, (sid, false)
+        for i, label in enumerate(sat.labels):
+            if label not in degrading:
+                continue
+            c = cells[(int(sat.packs[i]), int(sat.cells[i]))]
+            want = MECHANISM_SIGN[c["mechanism"]]
+            signs.add(want)
+            assert a.drift.cells.mechanism[i].value == ("rising" if want > 0 else "falling"), (sid, label)
+    assert signs == {1, -1}  # rising and falling cells both exist and are both found
 
 
 def test_damaged_pack_event_found(analyses):
-    damaged = [(sid, t) for sid, (_, t, _) in analyses.items() if t["damaged_pack"] is not None]
+    damaged = [(sid, t) for sid, (_, t, _) in analyses.items() if t["pack_event"] is not None]
     assert len(damaged) == 1
     for sid, (_, truth, a) in analyses.items():
-        if truth["damaged_pack"] is None:
+        if truth["pack_event"] is None:
             assert a.events == (), sid
             continue
-        assert [e.pack for e in a.events] == [truth["damaged_pack"]]
+        ev_truth = truth["pack_event"]
+        assert [e.pack for e in a.events] == [ev_truth["pack"]]
         ev = a.events[0]
-        period = truth["bad_charging_period"]
-        # the cells sit at the new level from the first day after the bad period
-        assert abs(int((ev.day - np.datetime64(period["end_local"][:10], "D")).astype(int))) <= 2
-        assert abs(ev.step_v - period["step_v"]) <= 0.003
+        assert abs(int((ev.day - np.datetime64(ev_truth["day"], "D")).astype(int))) <= 2
+        assert abs(ev.step_v - ev_truth["step_vs_other_packs_v"]) <= 0.003
 
 
-def test_slopes_match_the_truth(analyses):
+def test_drift_matches_the_truth(analyses):
+    """Fast cells within 10 %; every cell within a few uV/day of the written drift against peers."""
     for sid, (sat, truth, a) in analyses.items():
         cells = {(c["pack"], c["cell"]): c for c in truth["cells"]}
-        want = np.array([cells[(int(p), int(c))]["sat_slope_after_v_per_day"] for p, c in zip(sat.packs, sat.cells)])
-        for fits in (a.ols, a.robust):
-            assert np.abs(fits.slope_v_per_day - want).max() < 1e-5, (sid, fits.method)
+        want = np.array([cells[(int(p), int(c))]["drift_whole_v_per_day"] for p, c in zip(sat.packs, sat.cells)])
+        got = a.drift.cells.drift_v_per_day
+        fast = np.array([cells[(int(p), int(c))]["degrading"] for p, c in zip(sat.packs, sat.cells)])
+        assert fast.any()
+        assert (np.abs(got[fast] - want[fast]) <= 0.10 * np.abs(want[fast])).all(), sid
+        assert np.median(np.abs(got - want)) < 5e-6, sid
