@@ -138,7 +138,7 @@ class Matrix:
                  "exactly when the group's values are null.")
 class KpiBasis:
     group: str = strawberry.field(description="KPI group: energy, power, power_factor, soc, soh_bms, cycles, "
-                                  "ac_energy, dc_energy, aux, pcs_power, temperatures, alarms, capacity.")
+                                  "ac_energy, ac_efficiency, dc_energy, dc_efficiency, aux, pcs_power, temperatures, alarms, capacity.")
     signals: list[str] = strawberry.field(description="Signals the group is computed from.")
     coverage: float | None = strawberry.field(
         description="Fraction of the range the signals have data for [0..1]; null when not time-based.")
@@ -335,7 +335,7 @@ class BessKpis:
     capacity: Capacity | None = strawberry.field(
         description="Capacity and SOH from the data over the whole record, beside the BMS's SOH.")
     basis: list[KpiBasis] = strawberry.field(
-        description="Per KPI group (soc, soh_bms, cycles, ac_energy, dc_energy, aux, pcs_power, temperatures, "
+        description="Per KPI group (soc, soh_bms, cycles, ac_energy, ac_efficiency, dc_energy, dc_efficiency, aux, pcs_power, temperatures, "
         "alarms): signals, coverage, method, and the reason when its values are null.")
 
     @classmethod

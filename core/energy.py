@@ -19,7 +19,7 @@ booked to the bucket of their start, so a local day is counter(D+1 00:00) - coun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
@@ -234,7 +234,7 @@ def local_midnight_ms(d: date) -> int:
 
 
 def _dt(ms) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000.0, tz=timezone.utc)
+    return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC)
 
 
 def counter_intervals(values: np.ndarray) -> np.ndarray:

@@ -250,7 +250,7 @@ def daily_energy(snap: Snapshot, info: SystemInfo, start: datetime | None, end: 
     energy_cols = [c for c in ("import_kwh", "export_kwh") if c in booked]
     coverage = (np.min([booked[c].coverage for c in energy_cols], axis=0) if energy_cols
                 else np.zeros(n))
-    col = lambda c: booked[c].energy if c in booked else np.full(n, np.nan)  # noqa: E731
+    col = lambda c: booked[c].energy if c in booked else np.full(n, np.nan)
     return DailyEnergy(
         days=ref.labels,
         import_kwh=col("import_kwh"),
@@ -445,7 +445,7 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
     # DC: bms1_v x bms1_c, both on the same bins.
     dc_chg, dc_dis, dc_cov, dc_reason = _dc_energy(snap, info, start, end, span)
     rte_dc, rte_dc_aux, why = _efficiency(dc_chg, dc_dis, aux_kwh, min_kwh)
-    dc_reason = dc_reason or why
+    dc_rte_reason = dc_reason or why
     temps = []
     for group, sig in _TEMPERATURE_GROUPS.items():
         lv = _finest(snap, info.id, sig)
@@ -459,10 +459,12 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
         KpiBasis("soc", ("bms1_soc",), soc_cov, "min/mean/max over bins of the BMS's SOC", soc_reason),
         KpiBasis("soh_bms", ("bms1_soh",), soh_cov, "latest BMS SOH; OLS trend", soh_reason),
         cyc.basis,
-        KpiBasis("ac_energy", ("pcs1_ap",), pcs_cov, "PCS AC power held per bin; RTE = discharged / charged "
-                 "(with aux: / (charged + aux))", pcs_reason or rte_reason),
-        KpiBasis("dc_energy", ("bms1_v", "bms1_c"), dc_cov, "DC power bms1_v x bms1_c held per bin; RTE = "
-                 "discharged / charged (with aux: / (charged + aux))", dc_reason),
+        KpiBasis("ac_energy", ("pcs1_ap",), pcs_cov, "PCS AC power held per bin", pcs_reason),
+        KpiBasis("ac_efficiency", ("pcs1_ap",) + aux_basis.signals, pcs_cov, "discharged / charged AC energy; with aux: "
+                 "discharged / (charged + aux)", rte_reason),
+        KpiBasis("dc_energy", ("bms1_v", "bms1_c"), dc_cov, "DC power bms1_v x bms1_c held per bin", dc_reason),
+        KpiBasis("dc_efficiency", ("bms1_v", "bms1_c") + aux_basis.signals, dc_cov, "discharged / charged DC energy; with aux: "
+                 "discharged / (charged + aux)", dc_rte_reason),
         aux_basis,
         KpiBasis("pcs_power", ("pcs1_ap",), pcs_cov, "extremes of the bins' min/max", pcs_reason),
         KpiBasis("temperatures", tuple(_TEMPERATURE_GROUPS[t.group] for t in temps), float("nan"),
