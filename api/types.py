@@ -332,6 +332,9 @@ class BessKpis:
     pcs_peak_charge_kw: float | None = strawberry.field(description="Highest PCS charge power [kW].")
     temperatures: list[Temperature] = strawberry.field(description="Temperature groups [°C].")
     alarms: list[Alarm] = strawberry.field(description="Alarm activations in the range.")
+    aux_unattributed_kwh: float | None = strawberry.field(
+        description="Auxiliary counter energy across gaps, not attributable to a time and not in auxKwh [kWh].")
+    unattributed: list[UnattributedEnergy] = strawberry.field(description="The gaps the aux counter counted across.")
     capacity: Capacity | None = strawberry.field(
         description="Capacity and SOH from the data over the whole record, beside the BMS's SOH.")
     basis: list[KpiBasis] = strawberry.field(
@@ -344,8 +347,9 @@ class BessKpis:
             "soc_min_pct", "soc_mean_pct", "soc_max_pct", "soh_latest_pct", "soh_trend_pct_per_year",
             "round_trip_efficiency", "round_trip_efficiency_with_aux", "aux_kwh", "pcs_peak_discharge_kw",
             "pcs_peak_charge_kw", "round_trip_efficiency_dc", "round_trip_efficiency_dc_with_aux",
-            "dc_charged_kwh", "dc_discharged_kwh")}
+            "dc_charged_kwh", "dc_discharged_kwh", "aux_unattributed_kwh")}
         return cls(**plain, cycles=Cycles.of(k.cycles), basis=bases(k.basis),
+                   unattributed=[UnattributedEnergy.of(u) for u in k.unattributed],
                    capacity=Capacity.of(k.capacity) if k.capacity is not None else None,
                    temperatures=[Temperature(group=t.group, mean_c=num(t.mean_c), max_c=num(t.max_c))
                                  for t in k.temperatures],

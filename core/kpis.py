@@ -424,15 +424,18 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
     soh_latest, soh_trend, soh_cov, soh_reason = _bms_soh(snap, info, start, end)
     cyc = cycles(snap, info, start, end, nameplate_kwh, capacity_ah, capacity_source)
     aux = _aux_intervals(snap, info, start, end)
+    aux_u, unatt = nan, ()
     if aux is not None:
         aux_iv, aux_e = aux
         aux_kwh = float(np.sum(aux_iv.measured if aux_e is None else aux_e))
         aux_sig = "aux_m_pos_ae" if aux_e is None else "aux_m_ap"
+        if aux_e is None:
+            aux_u, unatt = totals(aux_iv)[1], unattributed(aux_iv, aux_sig)
         aux_cov = _coverage(aux_iv.covered_ms.sum(), span)
         aux_basis = KpiBasis("aux", (aux_sig,), aux_cov, "auxiliary consumption (counter rule or power held per bin)",
                              _thin((aux_sig,), aux_cov, aux_iv.start_ms.size))
         if aux_basis.reason:
-            aux_kwh = nan
+            aux_kwh = aux_u = nan
     else:
         aux_kwh = nan
         aux_basis = _absent("aux", ("aux_m_pos_ae", "aux_m_ap"), "auxiliary consumption")
@@ -492,6 +495,8 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
         dc_discharged_kwh=dc_dis,
         capacity=capacity,
         basis=basis,
+        aux_unattributed_kwh=aux_u,
+        unattributed=unatt,
     )
 
 

@@ -183,6 +183,8 @@ class BessKpis:
     dc_discharged_kwh: float = float("nan")
     capacity: CapacityEstimate | None = None
     basis: tuple[KpiBasis, ...] = ()
+    aux_unattributed_kwh: float = float("nan")  # aux counter energy across gaps, not in aux_kwh
+    unattributed: tuple[UnattributedEnergy, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,17 @@ def test_meter_kpis_convert_with_basis_and_unattributed(store):
     assert g.import_unattributed_kwh == pytest.approx(100_002.0)
     assert [b.group for b in g.basis] == ["energy", "power", "power_factor"]
     assert g.mean_power_factor is None and "pf" in g.basis[2].reason
+
+
+def test_kpi_tile_shows_no_data_with_the_reason_on_hover(store):
+    from html import escape
+
+    from dashboard.widgets import basis_of, kpi_tile
+
+    k = QueryService(store).kpis("NOPCS1")
+    basis = basis_of(k, "ac_energy")
+    tile = kpi_tile("Charged", k.cycles.charged_kwh, "kWh", basis=basis, lang="en")
+    assert ">no data<" in tile.object and f'title="{escape(basis.reason, quote=True)}"' in tile.object
+    assert "kpi-missing" in tile.css_classes
+    soc = kpi_tile("SOC mean", k.soc_mean_pct, "%", basis=basis_of(k, "soc"), lang="de")
+    assert "no data" not in soc.object and "keine Daten" not in soc.object and "Abdeckung" in soc.object
