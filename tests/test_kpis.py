@@ -128,3 +128,32 @@ def test_kpi_tile_shows_no_data_with_the_reason_on_hover(store):
     assert "kpi-missing" in tile.css_classes
     soc = kpi_tile("SOC mean", k.soc_mean_pct, "%", basis=basis_of(k, "soc"), lang="de")
     assert "no data" not in soc.object and "keine Daten" not in soc.object and "Abdeckung" in soc.object
+
+
+def test_graphql_states_null_with_reason_and_books_hours(store):
+    from api.app import create_app
+    from test_api_support import GraphQLClient, live_server
+
+    q = """{ b: system(id: "NOPCS1") { kpis { ... on BessKpis { roundTripEfficiency auxKwh
+                 cycles { chargedKwh equivalentFullCycles basis { reason } }
+                 basis { group coverage reason } } } }
+             m: system(id: "gapm") {
+               dailyEnergy(from: "2024-05-02T00:00:00+02:00", to: "2024-05-02T03:00:00+02:00", bucket: HOUR) {
+                 days importKwh coverage partial }
+               kpis { ... on MeterKpis { importUnattributedKwh unattributed { signal from to energyKwh kind } } } } }"""
+    with live_server(create_app(QueryService(store), token=None, cors_origins=[])) as url:
+        client = GraphQLClient(url)
+        try:
+            got = client.data(q)
+        finally:
+            client.close()
+    b = got["b"]["kpis"]
+    assert b["roundTripEfficiency"] is None and b["auxKwh"] is None and b["cycles"]["chargedKwh"] is None
+    reasons = {g["group"]: g["reason"] for g in b["basis"]}
+    assert "pcs1_ap" in reasons["ac_energy"] and reasons["soc"] is None
+    d = got["m"]["dailyEnergy"]
+    assert d["days"] == ["2024-05-01T22:00:00Z", "2024-05-01T23:00:00Z", "2024-05-02T00:00:00Z"]
+    assert d["importKwh"] == [8.0, 8.0, 8.0] and d["coverage"] == [1.0, 1.0, 1.0] and d["partial"] == [False] * 3
+    [u] = [u for u in got["m"]["kpis"]["unattributed"] if u["signal"] == "pos_ae"]
+    assert u["energyKwh"] == pytest.approx(100_002.0) and u["kind"] == "rise"
+    assert u["from"].startswith("2024-05-05T23:45") and u["to"].startswith("2024-08-01T00:00")
