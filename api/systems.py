@@ -16,7 +16,7 @@ from api.drift import CellDrift, SystemTrend, drift_rows, system_trend_of
 from api.errors import BAD_INPUT, LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, check_points
 from api.types import (
-    Alarm, Cycles, DailyEnergy, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind,
+    Alarm, Capacity, Cycles, DailyEnergy, EnergyBucket, Downsample, FitMethod, Kpis, Language, Matrix, Resolution, Series, Signal, SystemKind,
     TimeRange, kpis_of, num,
 )
 from core.results import SystemInfo
@@ -63,11 +63,15 @@ class System:
         start, end = checked_range(from_, to)
         return kpis_of(await info.context.call(info.context.service.kpis, self.info.id, start, end))
 
-    @strawberry.field(description="Energy per local day over [from, to): import/export [kWh] "
-                      "(for a BESS: charged/discharged and auxiliary).")
-    async def daily_energy(self, info: strawberry.Info, from_: From = None, to: To = None) -> DailyEnergy:
+    @strawberry.field(description="Energy per local day (or hour / quarter hour) over [from, to): import/export "
+                      "[kWh] (for a BESS: charged/discharged and auxiliary), booked by interval start, with "
+                      "coverage per bucket and the energy counted across gaps.")
+    async def daily_energy(self, info: strawberry.Info, from_: From = None, to: To = None,
+                           bucket: Annotated[EnergyBucket, strawberry.argument(
+                               description="Bucket length.")] = EnergyBucket.DAY) -> DailyEnergy:
         start, end = checked_range(from_, to)
-        return DailyEnergy.of(await info.context.call(info.context.service.daily_energy, self.info.id, start, end))
+        return DailyEnergy.of(await info.context.call(info.context.service.daily_energy, self.info.id, start, end,
+                                                      bucket.value))
 
     @strawberry.field(description="Activations and active time [s] per alarm or flag signal over [from, to).")
     async def alarms(self, info: strawberry.Info, from_: From = None, to: To = None) -> list[Alarm]:
@@ -94,6 +98,11 @@ class Bess(System):
     async def cycles(self, info: strawberry.Info, from_: From = None, to: To = None) -> Cycles:
         start, end = checked_range(from_, to)
         return Cycles.of(await info.context.call(info.context.service.cycles, self.info.id, start, end))
+
+    @strawberry.field(description="Usable capacity [Ah] by coulomb counting between SOC anchors at full charge "
+                      "and low SOC, its trend and interval, SOH from it and the BMS's SOH beside it.")
+    async def capacity(self, info: strawberry.Info) -> Capacity:
+        return Capacity.of(await info.context.call(info.context.service.capacity, self.info.id))
 
     @strawberry.field(description="Nameplate energy [kWh]: configured ($BESS_NAMEPLATE_KWH) or estimated.")
     async def nameplate_kwh(self, info: strawberry.Info) -> float | None:

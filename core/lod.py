@@ -30,6 +30,17 @@ def choose_level(window_s: float, max_points: int, available: tuple[str, ...]) -
     return finest[0]
 
 
+def gap_threshold_ms(ts_ms: np.ndarray, level: str) -> float:
+    """Longest step of a series read from ``level`` that is not a gap [ms].
+
+    The series rule: GAP_FACTOR times the median step, and never less than two bins of the
+    level, so one missing bin is not a gap. Energy accounting (core.energy) uses the same rule.
+    """
+    steps = np.diff(np.asarray(ts_ms, dtype=np.int64))
+    median = float(np.median(steps)) if steps.size else 0.0
+    return max(GAP_FACTOR * median, 2.0 * LEVEL_SECONDS[level] * 1000)
+
+
 def gap_starts(ts_ms: np.ndarray, *, min_gap_ms: float = 0.0) -> np.ndarray:
     """Indices i where the step ts[i+1]-ts[i] is a gap (far above the median step)."""
     if ts_ms.size < 3:

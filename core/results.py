@@ -59,18 +59,48 @@ class Series:
 
 
 @dataclass(frozen=True)
-class DailyEnergy:
-    """Energy per local (Europe/Berlin) day."""
+class KpiBasis:
+    """What one KPI group stands on: its signals, how much of the range they cover, the method.
 
-    days: tuple[str, ...]  # YYYY-MM-DD
-    import_kwh: np.ndarray
+    ``reason`` is set exactly when the group's values are null (no data, too thin, no signal).
+    """
+
+    group: str  # energy, power, power_factor, soc, soh_bms, cycles, ac_energy, dc_energy, aux, ...
+    signals: tuple[str, ...]
+    coverage: float  # 0..1: fraction of the range with data; NaN when the group has no time basis
+    method: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class UnattributedEnergy:
+    """Energy a counter counted across a gap: known in total, not when in [start, end) it flowed."""
+
+    signal: str
+    start: datetime
+    end: datetime
+    energy_kwh: float
+    kind: str  # rise, jitter, rollover, drop; reset: a lower bound (energy before the reset is lost)
+
+
+@dataclass(frozen=True)
+class DailyEnergy:
+    """Energy per local (Europe/Berlin) day, or per hour / quarter hour, booked by interval start."""
+
+    days: tuple[str, ...]  # YYYY-MM-DD (bucket "day") or ISO UTC bucket starts (1h, 15min)
+    import_kwh: np.ndarray  # NaN on a bucket without data
     export_kwh: np.ndarray
     aux_kwh: np.ndarray | None  # BESS auxiliary consumption, None for meters
+    coverage: np.ndarray | None = None  # 0..1 per bucket: fraction of it with data (least of the signals)
+    partial: np.ndarray | None = None  # bool per bucket: coverage below core.energy.PARTIAL_DAY_COVERAGE
+    unattributed: tuple[UnattributedEnergy, ...] = ()  # counter energy across gaps, never in a bucket
+    basis: tuple[KpiBasis, ...] = ()
+    bucket: str = "day"
 
 
 @dataclass(frozen=True)
 class MeterKpis:
-    import_kwh: float
+    import_kwh: float  # measured: booked inside the range, gaps excluded
     export_kwh: float
     net_kwh: float
     peak_power_kw: float
@@ -78,15 +108,44 @@ class MeterKpis:
     min_power_kw: float
     mean_power_factor: float
     load_factor: float  # mean / peak import power, 0..1
+    import_unattributed_kwh: float = float("nan")  # counted across gaps, not attributable to a time
+    export_unattributed_kwh: float = float("nan")
+    unattributed: tuple[UnattributedEnergy, ...] = ()
+    basis: tuple[KpiBasis, ...] = ()
 
 
 @dataclass(frozen=True)
 class Cycles:
-    equivalent_full_cycles: float  # (charged + discharged) / 2 / nameplate
-    charged_kwh: float
+    equivalent_full_cycles: float  # Ah throughput / (2 x capacity Ah), else kWh throughput / 2 / nameplate
+    charged_kwh: float  # AC, from PCS power
     discharged_kwh: float
     nameplate_kwh: float
     days: float
+    charged_ah: float = float("nan")  # DC, from bms1_c
+    discharged_ah: float = float("nan")
+    capacity_ah: float = float("nan")  # the capacity the Ah cycle count divides by
+    capacity_source: str = ""  # configured, estimated, or "" when cycles come from energy
+    equivalent_full_cycles_energy: float = float("nan")  # (charged + discharged kWh) / 2 / nameplate
+    basis: KpiBasis | None = None
+
+
+@dataclass(frozen=True)
+class CapacityEstimate:
+    """Usable capacity from coulomb counting between steep-curve SOC anchors, and SOH from it."""
+
+    cycle_end_ms: np.ndarray  # int64: time of each qualifying cycle's low anchor
+    cycle_capacity_ah: np.ndarray  # float64: capacity of each qualifying cycle [Ah]
+    capacity_ah: float  # trend value at the last qualifying cycle [Ah]
+    capacity_low_ah: float  # 95 % interval of that value
+    capacity_high_ah: float
+    trend_ah_per_year: float
+    reference_ah: float  # initial (trend at the first cycle) or configured capacity
+    reference_source: str  # configured or initial
+    soh_pct: float  # capacity / reference
+    bms_soh_pct: float  # the BMS's own latest bms1_soh, for comparison
+    disagreement_pct: float  # soh_pct - bms_soh_pct [percentage points]
+    alert: bool  # |disagreement| above core.capacity.SOH_ALERT_PP
+    basis: KpiBasis
 
 
 @dataclass(frozen=True)
@@ -111,13 +170,21 @@ class BessKpis:
     soh_latest_pct: float
     soh_trend_pct_per_year: float
     cycles: Cycles
-    round_trip_efficiency: float  # discharged / charged, 0..1
-    round_trip_efficiency_with_aux: float  # discharged / (charged + aux)
+    round_trip_efficiency: float  # AC (PCS): discharged / charged, 0..1
+    round_trip_efficiency_with_aux: float  # AC: discharged / (charged + aux)
     aux_kwh: float
     pcs_peak_discharge_kw: float
     pcs_peak_charge_kw: float
     temperatures: tuple[GroupTemperature, ...]
     alarms: tuple[AlarmSummary, ...]
+    round_trip_efficiency_dc: float = float("nan")  # DC (bms1_v x bms1_c): discharged / charged
+    round_trip_efficiency_dc_with_aux: float = float("nan")  # DC: discharged / (charged + aux)
+    dc_charged_kwh: float = float("nan")
+    dc_discharged_kwh: float = float("nan")
+    capacity: CapacityEstimate | None = None
+    basis: tuple[KpiBasis, ...] = ()
+    aux_unattributed_kwh: float = float("nan")  # aux counter energy across gaps, not in aux_kwh
+    unattributed: tuple[UnattributedEnergy, ...] = ()
 
 
 @dataclass(frozen=True)

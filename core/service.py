@@ -33,6 +33,7 @@ from core.lod import RESOLUTIONS, choose_level, gap_starts, insert_gap_breaks
 from core.results import (
     AlarmSummary,
     BessKpis,
+    CapacityEstimate,
     Cycles,
     DailyEnergy,
     Matrix,
@@ -57,6 +58,8 @@ from data.store import NotFoundError, Snapshot, open_snapshot
 METHODS = ("lttb", "minmax_lttb", "none")
 MAX_POINTS_LIMIT = 100_000
 NAMEPLATE_ENV = "BESS_NAMEPLATE_KWH"
+CAPACITY_AH_ENV = "BESS_CAPACITY_AH"
+ENERGY_BUCKETS = ("day", "1h", "15min")
 _LOCAL = ZoneInfo(LOCAL_TZ)
 T = TypeVar("T")
 
@@ -303,15 +306,25 @@ class QueryService:
         if info.kind == SystemKind.METER:
             return self.cached(snap, ("kpis", system_id, start, end), lambda: kpis.meter_kpis(snap, info, start, end))
         nameplate = self.nameplate_kwh(system_id)
-        return self.cached(snap, ("kpis", system_id, start, end),
-                           lambda: kpis.bess_kpis(snap, info, start, end, nameplate))
+        cap_ah, cap_source = self.cycle_capacity_ah(system_id)
+        capacity = self.capacity(system_id)
+        return self.cached(snap, ("kpis", system_id, start, end, nameplate, cap_ah),
+                           lambda: kpis.bess_kpis(snap, info, start, end, nameplate, cap_ah, cap_source, capacity))
 
-    def daily_energy(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> DailyEnergy:
-        """Energy per local day: meters import/export; BESS charge (import) / discharge (export) and aux."""
+    def daily_energy(self, system_id: str, start: datetime | None = None, end: datetime | None = None,
+                     bucket: str = "day") -> DailyEnergy:
+        """Energy per local day (or hour / 15 min), booked by interval start, with coverage per bucket.
+
+        Meters: import/export; BESS: charge (import) / discharge (export) and aux. Counter energy
+        across a gap is in ``unattributed``, never in a bucket.
+        """
+        if bucket not in ENERGY_BUCKETS:
+            raise BadInputError(f"bucket must be one of {', '.join(ENERGY_BUCKETS)}, got {bucket!r}")
         info = self.system(system_id)
         start, end = _to_utc(start, "start"), _to_utc(end, "end")
         snap = self.snapshot()
-        return self.cached(snap, ("daily", system_id, start, end), lambda: kpis.daily_energy(snap, info, start, end))
+        return self.cached(snap, ("daily", system_id, start, end, bucket),
+                           lambda: kpis.daily_energy(snap, info, start, end, bucket))
 
     def cycles(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Cycles:
         """Equivalent full cycles and throughput of a BESS over [start, end)."""
@@ -319,8 +332,27 @@ class QueryService:
         start, end = _to_utc(start, "start"), _to_utc(end, "end")
         snap = self.snapshot()
         nameplate = self.nameplate_kwh(system_id)
-        return self.cached(snap, ("cycles", system_id, start, end),
-                           lambda: kpis.cycles(snap, info, start, end, nameplate))
+        cap_ah, cap_source = self.cycle_capacity_ah(system_id)
+        return self.cached(snap, ("cycles", system_id, start, end, nameplate, cap_ah),
+                           lambda: kpis.cycles(snap, info, start, end, nameplate, cap_ah, cap_source))
+
+    def capacity(self, system_id: str) -> CapacityEstimate:
+        """Usable capacity [Ah] from coulomb counting over the whole record, SOH and the BMS's SOH beside it."""
+        info = self._bess(system_id)
+        configured = _configured(CAPACITY_AH_ENV, "Ah").get(system_id, _configured(CAPACITY_AH_ENV, "Ah").get("*"))
+        snap = self.snapshot()
+        return self.cached(snap, ("capacity", system_id, configured),
+                           lambda: kpis.capacity_estimate(snap, info, configured))
+
+    def cycle_capacity_ah(self, system_id: str) -> tuple[float, str]:
+        """The capacity [Ah] cycles are counted against: configured ($BESS_CAPACITY_AH), else estimated."""
+        configured = _configured(CAPACITY_AH_ENV, "Ah")
+        if system_id in configured:
+            return configured[system_id], "configured"
+        if "*" in configured:
+            return configured["*"], "configured"
+        est = self.capacity(system_id)
+        return (est.reference_ah, "estimated") if np.isfinite(est.reference_ah) else (float("nan"), "")
 
     def alarms(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> tuple[AlarmSummary, ...]:
         """Activations and active time per alarm/flag signal."""
@@ -331,7 +363,7 @@ class QueryService:
 
     def nameplate_kwh(self, system_id: str) -> float:
         """Configured nameplate ($BESS_NAMEPLATE_KWH as 'ID=kWh,...' or one number), else estimated."""
-        configured = _configured_nameplates()
+        configured = _configured(NAMEPLATE_ENV, "kWh")
         if system_id in configured:
             return configured[system_id]
         if "*" in configured:
@@ -445,15 +477,18 @@ class QueryService:
             raise NotFoundError(f"pack {pack} of {info.id!r} has cells 1..{info.cells_per_pack}, not {cell}")
 
 
-def _configured_nameplates() -> dict[str, float]:
-    raw = os.environ.get(NAMEPLATE_ENV, "").strip()
+def _configured(env: str, unit: str) -> dict[str, float]:
+    """Per-system values of a setting 'ID=value,...' (or one number for all, key '*')."""
+    raw = os.environ.get(env, "").strip()
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         key, _, val = part.rpartition("=")
         try:
             out[key.strip() or "*"] = float(val)
         except ValueError:
-            raise BadInputError(f"{NAMEPLATE_ENV}: {part!r} is not 'ID=kWh' or a number") from None
+            raise BadInputError(f"{env}: {part!r} is not 'ID={unit}' or a number") from None
+        if not out[key.strip() or "*"] > 0:
+            raise BadInputError(f"{env}: {part!r} must be a positive number of {unit}")
     return out
 
 

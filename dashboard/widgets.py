@@ -6,6 +6,7 @@ import functools
 import io
 import logging
 import math
+from html import escape
 from typing import Callable
 
 import pandas as pd
@@ -42,11 +43,32 @@ def format_value(value: float | None, unit: str, *, digits: int = 3) -> str:
     return f"{text} {u}".strip()
 
 
-def kpi_tile(label: str, value: float | None, unit: str = "") -> pn.pane.HTML:
-    """One KPI as a small card: label above, scaled value with unit below."""
-    html = (f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{label}</div>'
-            f'<div class="kpi-value" style="font-size:1.35em;font-weight:600">{format_value(value, unit)}</div>')
-    return pn.pane.HTML(html, width=170, height=70, css_classes=["kpi-tile"],
+def basis_of(kpis, group: str):
+    """The KpiBasis of one group of a MeterKpis/BessKpis result, or None."""
+    return next((b for b in getattr(kpis, "basis", ()) if b.group == group), None)
+
+
+def kpi_tile(label: str, value: float | None, unit: str = "", *, basis=None, lang: str = "en") -> pn.pane.HTML:
+    """One KPI as a small card: label above, scaled value with unit below.
+
+    With a ``basis`` (core.results.KpiBasis), a missing value reads "no data" with the reason on
+    hover, and a present one shows its method and coverage on hover.
+    """
+    missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+    text = format_value(value, unit)
+    hover = ""
+    if basis is not None:
+        if missing:
+            text = tr("no_data", lang)
+            hover = basis.reason or basis.method
+        else:
+            cov = f"; {tr('coverage', lang)} {basis.coverage:.1%}" if math.isfinite(basis.coverage) else ""
+            hover = f"{', '.join(basis.signals)}: {basis.method}{cov}"
+    html = (f'<div title="{escape(hover, quote=True)}" class="kpi-body">'
+            f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{label}</div>'
+            f'<div class="kpi-value" style="font-size:1.35em;font-weight:600{";opacity:0.55" if missing else ""}">'
+            f'{escape(text)}</div></div>')
+    return pn.pane.HTML(html, width=170, height=70, css_classes=["kpi-tile"] + (["kpi-missing"] if missing else []),
                         styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                 "padding": "4px 10px"})
 

@@ -223,9 +223,12 @@ def test_counter_reset_and_wrap_give_no_negative_and_no_spike(corpus, kind):
     daily = svc.daily_energy(sid)
     assert daily.days == ("2024-02-01", "2024-02-02")
     assert (daily.import_kwh >= 0).all()
-    # 96 steps of 1.5 kWh per day; the first snapshot has no interval before it
-    np.testing.assert_allclose(daily.import_kwh, [95 * 1.5, 96 * 1.5], rtol=0, atol=1e-6)
+    # 96 steps of 1.5 kWh per day, booked by their start: day 1 runs from its 00:00 snapshot to
+    # day 2's 00:00 one (96 intervals); day 2's last snapshot (23:45) closes no interval, so day 2
+    # has 95 intervals and is partial
+    np.testing.assert_allclose(daily.import_kwh, [96 * 1.5, 95 * 1.5], rtol=0, atol=1e-6)
     np.testing.assert_allclose(daily.export_kwh, [0.0, 0.0], atol=1e-9)
+    assert daily.partial.tolist() == [False, True]
     k = svc.kpis(sid)
     assert k.import_kwh == pytest.approx(191 * 1.5, abs=1e-6)
 

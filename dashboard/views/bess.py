@@ -9,7 +9,7 @@ import param
 from dashboard import plots
 from dashboard.i18n import tr
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import basis_of, csv_download, guarded, info_message, kpi_group, kpi_tile
 from dashboard.views.meter import _series_frame
 
 # Temperature groups of core.kpis shown under aux/thermal; the rest are environment.
@@ -29,24 +29,36 @@ class BessView(ViewBase):
         k = self.service.kpis(self.state.system, *self.window())
         c = k.cycles
         temps = {t.group: t for t in k.temperatures}
+        b = {g: basis_of(k, g) for g in ("soc", "soh_bms", "ac_energy", "ac_efficiency", "dc_efficiency", "aux",
+                                    "pcs_power")}
+        cap = k.capacity
+
+        def tile(key, value, unit, group):
+            return kpi_tile(tr(key, lang), value, unit, basis=b[group] if isinstance(group, str) else group,
+                            lang=lang)
+
         bms = [
-            kpi_tile(tr("soc_min", lang), k.soc_min_pct, "%"),
-            kpi_tile(tr("soc_mean", lang), k.soc_mean_pct, "%"),
-            kpi_tile(tr("soc_max", lang), k.soc_max_pct, "%"),
-            kpi_tile(tr("soh", lang), k.soh_latest_pct, "%"),
-            kpi_tile(tr("soh_trend", lang), k.soh_trend_pct_per_year, "%/a"),
-            kpi_tile(tr("cycles", lang), c.equivalent_full_cycles, ""),
+            tile("soc_min", k.soc_min_pct, "%", "soc"),
+            tile("soc_mean", k.soc_mean_pct, "%", "soc"),
+            tile("soc_max", k.soc_max_pct, "%", "soc"),
+            tile("soh", k.soh_latest_pct, "%", "soh_bms"),
+            tile("soh_trend", k.soh_trend_pct_per_year, "%/a", "soh_bms"),
+            tile("soh_data", cap.soh_pct if cap else None, "%", cap.basis if cap else b["soh_bms"]),
+            tile("capacity_ah", cap.capacity_ah if cap else None, "Ah", cap.basis if cap else b["soh_bms"]),
+            tile("cycles", c.equivalent_full_cycles, "", c.basis),
             kpi_tile(tr("nameplate", lang), c.nameplate_kwh, "kWh"),
+            tile("rte_dc", 100 * k.round_trip_efficiency_dc, "%", "dc_efficiency"),
+            tile("rte_dc_aux", 100 * k.round_trip_efficiency_dc_with_aux, "%", "dc_efficiency"),
         ]
         pcs = [
-            kpi_tile(tr("peak_discharge", lang), k.pcs_peak_discharge_kw, "kW"),
-            kpi_tile(tr("peak_charge", lang), k.pcs_peak_charge_kw, "kW"),
-            kpi_tile(tr("charged", lang), c.charged_kwh, "kWh"),
-            kpi_tile(tr("discharged", lang), c.discharged_kwh, "kWh"),
-            kpi_tile(tr("rte", lang), 100 * k.round_trip_efficiency, "%"),
+            tile("peak_discharge", k.pcs_peak_discharge_kw, "kW", "pcs_power"),
+            tile("peak_charge", k.pcs_peak_charge_kw, "kW", "pcs_power"),
+            tile("charged", c.charged_kwh, "kWh", "ac_energy"),
+            tile("discharged", c.discharged_kwh, "kWh", "ac_energy"),
+            tile("rte", 100 * k.round_trip_efficiency, "%", "ac_efficiency"),
         ]
-        aux = [kpi_tile(tr("aux_energy", lang), k.aux_kwh, "kWh"),
-               kpi_tile(tr("rte_aux", lang), 100 * k.round_trip_efficiency_with_aux, "%")]
+        aux = [tile("aux_energy", k.aux_kwh, "kWh", "aux"),
+               tile("rte_aux", 100 * k.round_trip_efficiency_with_aux, "%", "ac_efficiency")]
         env = []
         for group, t in temps.items():
             target = aux if group in _THERMAL else env

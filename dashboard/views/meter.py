@@ -10,7 +10,7 @@ from dashboard import plots
 from dashboard.i18n import tr
 from dashboard.timez import local_naive
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import basis_of, csv_download, guarded, info_message, kpi_group, kpi_tile
 
 POWER_SIGNAL = "com_ap"
 PF_SIGNAL = "pf"
@@ -35,15 +35,16 @@ class MeterView(ViewBase):
     def kpis(self):
         lang = self.state.lang
         k = self.service.kpis(self.state.system, *self.window())
+        energy, power, pf = (basis_of(k, g) for g in ("energy", "power", "power_factor"))
         tiles = [
-            kpi_tile(tr("import", lang), k.import_kwh, "kWh"),
-            kpi_tile(tr("export", lang), k.export_kwh, "kWh"),
-            kpi_tile(tr("net", lang), k.net_kwh, "kWh"),
-            kpi_tile(tr("peak_power", lang), k.peak_power_kw, "kW"),
-            kpi_tile(tr("mean_power", lang), k.mean_power_kw, "kW"),
-            kpi_tile(tr("min_power", lang), k.min_power_kw, "kW"),
-            kpi_tile(tr("mean_pf", lang), k.mean_power_factor, ""),
-            kpi_tile(tr("load_factor", lang), k.load_factor, ""),
+            kpi_tile(tr("import", lang), k.import_kwh, "kWh", basis=energy, lang=lang),
+            kpi_tile(tr("export", lang), k.export_kwh, "kWh", basis=energy, lang=lang),
+            kpi_tile(tr("net", lang), k.net_kwh, "kWh", basis=energy, lang=lang),
+            kpi_tile(tr("peak_power", lang), k.peak_power_kw, "kW", basis=power, lang=lang),
+            kpi_tile(tr("mean_power", lang), k.mean_power_kw, "kW", basis=power, lang=lang),
+            kpi_tile(tr("min_power", lang), k.min_power_kw, "kW", basis=power, lang=lang),
+            kpi_tile(tr("mean_pf", lang), k.mean_power_factor, "", basis=pf, lang=lang),
+            kpi_tile(tr("load_factor", lang), k.load_factor, "", basis=power, lang=lang),
         ]
         return kpi_group(tr("kpis", lang), tiles)
 

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from data.demo.cells import R_CELL_OHM, CellParams, CellSamples
-from data.demo.config import CELL_CAPACITY_AH, N_CELLS, NAMEPLATE_KWH, DemoConfig
+from data.demo.config import CELL_CAPACITY_AH, N_CELLS, NAMEPLATE_KWH, SYSTEM_IDS, DemoConfig, rng_for
 from data.demo.physics import StringResult, integrate_string
 from data.demo.sat import SatModel
 from data.demo.schedule import DayPlan, plan_days, steps_from_plan
@@ -19,6 +19,12 @@ PCS_EFF = 0.975
 HEAT_K_PER_A2 = 1.5e-4  # steady-state cell heating: 150 A -> ~3.4 K above the room
 HEAT_TAU_H = 0.67
 PEAK_BEFORE_END_S = 20  # the end-of-charge sample lies just before the step end, off every grid
+# True capacity fade [fraction per day, fraction per equivalent full cycle]; drawn per system.
+FADE_PER_DAY = (2e-5, 4e-5)
+FADE_PER_EFC = (2e-5, 5e-5)
+# One system fades this much faster with cycling than the others while its BMS SOH does not
+# show it: field audits find BMS SOH figures far off, and the analytics must catch that.
+FAST_FADE_FACTOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class BessSim:
     cells: CellParams
     sat: SatModel
     alarms: tuple[AlarmEvent, ...]
+    fade_per_day: float = 0.0
+    fade_per_efc: float = 0.0
 
     @property
     def peak_steps(self) -> np.ndarray:
@@ -61,6 +69,16 @@ class BessSim:
         """(charged, discharged) DC energy over the whole simulation. [kWh]"""
         e = self.string.power_kw * self.dt_h
         return float(-e[e < 0].sum()), float(e[e > 0].sum())
+
+    def throughput_ah(self) -> tuple[float, float]:
+        """(charged, discharged) charge through the string over the whole simulation. [Ah]"""
+        q = self.string.current_a * self.dt_h
+        return float(-q[q < 0].sum()), float(q[q > 0].sum())
+
+    def capacity_per_day_ah(self) -> np.ndarray:
+        """True usable capacity at the start of each simulated local day. [Ah]"""
+        first = np.searchsorted(self.axis.day_index, np.arange(int(self.axis.day_index[-1]) + 1))
+        return self.string.cap_ah[first]
 
     def samples(self, steps: np.ndarray, peak: np.ndarray) -> CellSamples:
         """String state at grid steps (peak False) or at the end-of-charge instant of run ends."""
@@ -85,8 +103,13 @@ def simulate_bess(cfg: DemoConfig, system_id: str, axis: TimeAxis, sat: SatModel
         forced[sat.damage.start_day:sat.damage.end_day] = True
     plan = plan_days(rng, days, forced_full=forced)
     mode, p_req, target = steps_from_plan(plan, axis.day_index, axis.minute_of_day)
+    # A stream of its own, so the fade draw leaves every other draw of the demo unchanged.
+    fade_rng = rng_for(cfg.seed, system_id, "capacity-fade")
+    fade_day = float(fade_rng.uniform(*FADE_PER_DAY))
+    fade_efc = float(fade_rng.uniform(*FADE_PER_EFC)) * (FAST_FADE_FACTOR if system_id == SYSTEM_IDS[-1] else 1.0)
     string = integrate_string(mode, p_req, target, soc0=0.5, cap_ah=CELL_CAPACITY_AH,
-                              r_cell_ohm=R_CELL_OHM, n_cells=N_CELLS, dt_h=dt_h)
+                              r_cell_ohm=R_CELL_OHM, n_cells=N_CELLS, dt_h=dt_h,
+                              fade_per_day=fade_day, fade_per_efc=fade_efc)
     outside = outside_temp_c(axis.ts_s, axis.day_index, daily_ar1(rng, days, 3.0, 0.7))
     # HVAC holds the container near 24 °C; it loses a little ground to the season.
     room = 24.0 + 0.2 * (outside - 10.0)
@@ -98,7 +121,7 @@ def simulate_bess(cfg: DemoConfig, system_id: str, axis: TimeAxis, sat: SatModel
     soh = 100.0 - 0.3 - 0.004 * efc - 0.002 * axis.day_index
     return BessSim(system_id, axis, dt_h, plan, string, outside, room, heat, np.clip(aux, 0.3, None),
                    soh, sat.cells, sat,
-                   alarms + _overvoltage_alarms(sat, axis, string, dt_h))
+                   alarms + _overvoltage_alarms(sat, axis, string, dt_h), fade_day, fade_efc)
 
 
 def _overvoltage_alarms(sat: SatModel, axis: TimeAxis, string: StringResult, dt_h: float

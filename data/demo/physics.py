@@ -38,6 +38,7 @@ class StringResult:
     power_kw: np.ndarray  # DC power, positive = discharge
     run_kind: np.ndarray  # int8 per step: 0 not charging, 1 partial charge run, 2 full charge run
     run_end: np.ndarray  # bool: last step of a charge run (its end is the day's peak candidate)
+    cap_ah: np.ndarray  # true usable capacity at step start [Ah]; fades with time and throughput
 
 
 @njit(cache=True)
@@ -52,12 +53,15 @@ def _interp(x, xs, ys):
 
 
 @njit(cache=True)
-def _integrate(mode, p_req_kw, target, soc0, cap_ah, r_cell_ohm, n_cells, dt_h, eta_c, xs, ys,
-               soc, soc_end, cur, volt, pwr, run_kind, run_end):
+def _integrate(mode, p_req_kw, target, soc0, cap0_ah, fade_per_h, fade_per_efc, r_cell_ohm, n_cells, dt_h,
+               eta_c, xs, ys, soc, soc_end, cur, volt, pwr, run_kind, run_end, cap):
     s = soc0
     run_start = -1
     n = mode.size
+    efc = 0.0
     for k in range(n):
+        cap_ah = cap0_ah * (1.0 - fade_per_h * k * dt_h - fade_per_efc * efc)
+        cap[k] = cap_ah
         soc[k] = s
         voc = n_cells * _interp(s, xs, ys)
         rs = n_cells * r_cell_ohm
@@ -87,6 +91,7 @@ def _integrate(mode, p_req_kw, target, soc0, cap_ah, r_cell_ohm, n_cells, dt_h, 
             s = s - i * dt_h / cap_ah
         s = min(max(s, 0.0), 1.0)
         soc_end[k] = s
+        efc += abs(i) * dt_h / (2.0 * cap0_ah)
         charging = i < 0.0
         if charging and run_start < 0:
             run_start = k
@@ -102,15 +107,22 @@ def _integrate(mode, p_req_kw, target, soc0, cap_ah, r_cell_ohm, n_cells, dt_h, 
 
 
 def integrate_string(mode: np.ndarray, p_req_kw: np.ndarray, target: np.ndarray, *, soc0: float,
-                     cap_ah: float, r_cell_ohm: float, n_cells: int, dt_h: float) -> StringResult:
-    """Coulomb-count a series string through a power schedule (mode +1 charge, -1 discharge)."""
+                     cap_ah: float, r_cell_ohm: float, n_cells: int, dt_h: float,
+                     fade_per_day: float = 0.0, fade_per_efc: float = 0.0) -> StringResult:
+    """Coulomb-count a series string through a power schedule (mode +1 charge, -1 discharge).
+
+    The usable capacity starts at ``cap_ah`` and fades linearly with calendar time (fraction per
+    day) and with equivalent full cycles counted against ``cap_ah`` (fraction per cycle).
+    """
     n = mode.size
     if not (p_req_kw.size == target.size == n):
         raise ValueError("mode, p_req_kw and target must have the same length")
     out = [np.zeros(n) for _ in range(5)]
     run_kind = np.zeros(n, np.int8)
     run_end = np.zeros(n, np.bool_)
+    cap = np.zeros(n)
     _integrate(np.ascontiguousarray(mode, np.int8), np.ascontiguousarray(p_req_kw, np.float64),
-               np.ascontiguousarray(target, np.float64), float(soc0), float(cap_ah), float(r_cell_ohm),
-               int(n_cells), float(dt_h), COULOMBIC_EFF, OCV_SOC, OCV_V, *out, run_kind, run_end)
-    return StringResult(*out, run_kind=run_kind, run_end=run_end)
+               np.ascontiguousarray(target, np.float64), float(soc0), float(cap_ah), float(fade_per_day) / 24.0,
+               float(fade_per_efc), float(r_cell_ohm), int(n_cells), float(dt_h), COULOMBIC_EFF, OCV_SOC, OCV_V,
+               *out, run_kind, run_end, cap)
+    return StringResult(*out, run_kind=run_kind, run_end=run_end, cap_ah=cap)

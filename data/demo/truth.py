@@ -33,6 +33,13 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
           "full_charge_days": ["YYYY-MM-DD", ...],
           "equivalent_full_cycles": float,
           "charged_kwh": float, "discharged_kwh": float,
+          "capacity_ah_initial": 280.0,                 # usable capacity on day 0 [Ah]
+          "capacity_fade": {"per_day", "per_efc"},      # cap = initial x (1 - per_day x days - per_efc x EFC_ah)
+          "capacity_ah_daily": [float, ...],            # true capacity at each local day's start [Ah], day 0 first
+          "charged_ah": float, "discharged_ah": float,  # from the simulated current (bms1_c)
+          "equivalent_full_cycles_ah": float,           # (charged_ah + discharged_ah) / 2 / capacity_ah_initial
+          "soh_true_pct_end": float,                    # 100 x capacity at the end / initial
+          "bms_soh_pct_end": float,                     # what the BMS's bms1_soh says at the end
           "alarms": [{"signal", "value", "start_utc", "end_utc", "start_local", "end_local", "cause"}],
           "gaps": [... as for meters ...]
         }, ...
@@ -78,6 +85,8 @@ The SAT value appears as the daily maximum of the cell's voltage file on each of
 pack. Capacities, resistances and SOC lag age linearly from their day-0 values (cells.py).
 Throughput is DC-side (bms1_v x bms1_c):
 ``equivalent_full_cycles = (charged_kwh + discharged_kwh) / 2 / nameplate_kwh``.
+The Ah cycle count is ``equivalent_full_cycles_ah``; the true capacity fades (``capacity_ah_daily``),
+while the BMS's bms1_soh follows its own model and may disagree with it.
 """
 
 from __future__ import annotations
@@ -88,7 +97,7 @@ from pathlib import Path
 import numpy as np
 
 from data.demo.bess import BessSim
-from data.demo.config import CELLS_PER_PACK, NAMEPLATE_KWH, PACKS_PER_BESS, START_LOCAL, DemoConfig
+from data.demo.config import CELL_CAPACITY_AH, CELLS_PER_PACK, NAMEPLATE_KWH, PACKS_PER_BESS, START_LOCAL, DemoConfig
 from data.demo.dirt import DirtPlan, Gap
 from data.demo.meters import CounterReset
 from data.demo.sat import SatModel, sat_truth
@@ -163,11 +172,27 @@ def bess_truth(sim: BessSim, plan: DirtPlan) -> dict:
         "full_charge_days": [_day(d) for d in sim.full_charge_days()],
         "equivalent_full_cycles": round((charged + discharged) / 2.0 / NAMEPLATE_KWH, 3),
         "charged_kwh": round(charged, 2), "discharged_kwh": round(discharged, 2),
+        **_capacity_truth(sim),
         "alarms": [{"signal": e.signal, "value": e.value, "start_utc": iso_utc(e.start_s),
                     "end_utc": iso_utc(e.end_s), "start_local": iso_local(e.start_s),
                     "end_local": iso_local(e.end_s), "cause": e.cause}
                    for e in sorted(sim.alarms, key=lambda e: (e.start_s, e.signal))],
         "gaps": [_gap(g) for g in plan.gaps if g.system_id == sim.system_id],
+    }
+
+
+def _capacity_truth(sim: BessSim) -> dict:
+    charged_ah, discharged_ah = sim.throughput_ah()
+    daily = sim.capacity_per_day_ah()
+    end_cap = float(sim.string.cap_ah[-1])
+    return {
+        "capacity_ah_initial": CELL_CAPACITY_AH,
+        "capacity_fade": {"per_day": sim.fade_per_day, "per_efc": sim.fade_per_efc},
+        "capacity_ah_daily": [round(float(c), 4) for c in daily],
+        "charged_ah": round(charged_ah, 3), "discharged_ah": round(discharged_ah, 3),
+        "equivalent_full_cycles_ah": round((charged_ah + discharged_ah) / 2.0 / CELL_CAPACITY_AH, 4),
+        "soh_true_pct_end": round(100.0 * end_cap / CELL_CAPACITY_AH, 4),
+        "bms_soh_pct_end": round(float(sim.soh_pct[-1]), 4),
     }
 
 
