@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from core.cells import SatMatrix, extract_sat
-from core.results import SystemInfo
+from core.results import Cycles, SystemInfo
 from data.glossary import LOCAL_TZ
 from data.store import NotFoundError, Snapshot
 
@@ -47,9 +47,10 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
     return extract_sat(daily_max, days, uniq // 10_000, uniq % 10_000, soc_max_pct=soc)
 
 
-def efc_per_day(charged_kwh: float, discharged_kwh: float, nameplate_kwh: float, days: float) -> float | None:
-    """Measured equivalent full cycles per day, None when throughput or capacity is unknown."""
-    if not (nameplate_kwh > 0 and days > 0) or not np.isfinite(nameplate_kwh):
+def efc_per_day(cycles: Cycles) -> float | None:
+    """Measured equivalent full cycles per day (from Ah throughput where current and capacity are
+    known, else from energy throughput, as `Cycles` says), None when unknown."""
+    efc, days = cycles.equivalent_full_cycles, cycles.days
+    if not (np.isfinite(efc) and efc > 0 and days > 0):
         return None
-    efc = (charged_kwh + discharged_kwh) / 2.0 / nameplate_kwh
-    return efc / days if efc > 0 else None
+    return efc / days

@@ -386,8 +386,7 @@ class QueryService:
         def make() -> CellAnalysis:
             sat = read_sat(snap, info, start, end)
             c = self.cycles(system_id, start, end)
-            return analyze_cells(sat, efc_per_day=efc_per_day(c.charged_kwh, c.discharged_kwh,
-                                                              c.nameplate_kwh, c.days))
+            return analyze_cells(sat, efc_per_day=efc_per_day(c))
 
         return self.cached(snap, ("cells", system_id, start, end), make)
 
