@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
+from api.graphiql import LocalGraphiQLApp, mount_assets
 from api.http import (
-    BearerAuth, BodyLimit, GraphQLApp, RequestLog, cors_origins_from_env, health_endpoint, token_from_env,
+    BearerAuth, BodyLimit, RequestLog, cors_origins_from_env, health_endpoint, token_from_env,
 )
 from api.limits import MAX_BODY_BYTES
 from api.schema import schema
@@ -69,8 +70,10 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
 
     app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.service = service
-    graphql = GraphQLApp(schema, service, graphql_ide="graphiql" if graphiql else None)
+    graphql = LocalGraphiQLApp(schema, service, graphql_ide="graphiql" if graphiql else None)
     app.add_route("/graphql", graphql, methods=["GET", "POST"])
+    if graphiql:
+        mount_assets(app)
     app.add_route("/healthz", health_endpoint(service), methods=["GET"])
     # Added innermost first: the request log wraps everything, so refused requests are logged too.
     app.add_middleware(BodyLimit, limit=max_body_bytes)
