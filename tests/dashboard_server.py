@@ -29,7 +29,7 @@ def running_server(app) -> Iterator[str]:
                                            lifespan="on", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 120  # startup runs the warm-ups
+    deadline = time.monotonic() + 300  # startup runs the warm-ups (slow on a loaded 2-core machine)
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("dashboard test server did not start")

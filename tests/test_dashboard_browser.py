@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,11 +42,24 @@ class Page:
 
     def __init__(self, browser, url: str) -> None:
         self.errors: list[str] = []
+        self.requests: list[str] = []  # every URL the page asked for
+        self.left_loopback: list[str] = []  # those that would leave the machine (aborted)
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page.route("**/*", self._guard)
         self.page.on("console", lambda m: m.type == "error" and not _BENIGN.search(m.text)
                      and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url)
+
+    def _guard(self, route) -> None:
+        """Let loopback and data: requests through; abort the rest, as on a site without internet."""
+        url = route.request.url
+        self.requests.append(url)
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            self.left_loopback.append(url)
+            route.abort()
 
     def find(self, selector: str, timeout: float = 90_000):
         loc = self.page.locator(selector).first
@@ -65,6 +79,7 @@ class Page:
         self.page.wait_for_timeout(500)
         assert not self.page.locator(".view-error").count(), self.page.locator(".view-error").first.inner_text()
         assert not self.errors, self.errors
+        assert not self.left_loopback, self.left_loopback
 
 
 @pytest.fixture
@@ -180,6 +195,25 @@ def test_cell_heatmap_kinds(open_page, kind):
     assert 20 < _heatmap_span_days(p) < 32
     p.shot(f"cells_{kind}")
     p.assert_clean()
+
+
+@pytest.mark.parametrize("query, selector", [
+    ("?view=meter&system=m1&range=7d", ".power-plot canvas"),
+    ("?view=bess&system=ZHPESS232A230002&range=7d", ".quick-plot canvas"),
+    ("?view=compare&system=m3&other=ZHPESS232A230002&range=7d", ".compare-kpis .tabulator-row"),
+    ("?view=cells&system=ZHPESS232A230002&range=7d&surface=true", ".cell-heatmap canvas"),
+])
+def test_no_request_leaves_loopback(open_page, query, selector):
+    """Every page asset (Bokeh, Panel, Tabulator, plotly.js, fonts) comes from this server."""
+    p = open_page(query)
+    p.find(selector)
+    if "surface=true" in query:
+        p.open_tab("SAT surface")
+        p.find(".sat-surface .js-plotly-plot")
+    p.page.wait_for_load_state("networkidle")
+    assert len(p.requests) > 5, p.requests  # the guard saw the page's traffic
+    assert not p.left_loopback, p.left_loopback
+    assert not p.errors, p.errors
 
 
 def test_url_carries_view_range_and_language_and_is_shareable(open_page):
