@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from core.capacity import cycle_capacities, estimate_capacity
 from core.energy import (
@@ -181,15 +182,19 @@ def meter_kpis(snap: Snapshot, info: SystemInfo, start: datetime | None, end: da
     pf = pf_df["value"].cast(pl.Float64).to_numpy() if pf_reason is None else np.zeros(0)
     peak = _nan_stat(np.max, p)
     mean = _nan_stat(np.mean, p)
+    lowest = _nan_stat(np.min, p)
     return MeterKpis(
         import_kwh=imp,
         export_kwh=exp,
         net_kwh=imp - exp,
         peak_power_kw=peak,
         mean_power_kw=mean,
-        min_power_kw=_nan_stat(np.min, p),
+        min_power_kw=lowest,
         mean_power_factor=_nan_stat(np.mean, np.abs(pf)),
-        load_factor=mean / peak if peak and peak > 0 and np.isfinite(mean) else nan,
+        load_factor=import_load_factor(p),
+        # A range with no import (or no export) at all has a peak of 0 kW in that direction.
+        peak_import_kw=max(peak, 0.0) if np.isfinite(peak) else nan,
+        peak_export_kw=max(-lowest, 0.0) if np.isfinite(lowest) else nan,
         import_unattributed_kwh=imp_u,
         export_unattributed_kwh=exp_u,
         unattributed=unatt,
@@ -198,6 +203,19 @@ def meter_kpis(snap: Snapshot, info: SystemInfo, start: datetime | None, end: da
                         p_reason),
                KpiBasis("power_factor", ("pf",), pf_cov, "mean of |power factor| over bins", pf_reason)),
     )
+
+
+def import_load_factor(power_kw: np.ndarray) -> float:
+    """Load factor of a bidirectional meter: mean import demand over peak import demand, 0..1.
+
+    Import demand is max(P, 0) per interval, so intervals that export count as zero demand
+    (the grid supplies nothing then) instead of pulling the mean negative. NaN when the range
+    has no import at all. With import only this is the classic mean / peak.
+    """
+    p = np.asarray(power_kw, dtype=np.float64)
+    demand = np.clip(p[np.isfinite(p)], 0.0, None)
+    peak = float(demand.max()) if demand.size else 0.0
+    return float(demand.mean()) / peak if peak > 0 else float("nan")
 
 
 def daily_energy(snap: Snapshot, info: SystemInfo, start: datetime | None, end: datetime | None,
@@ -369,22 +387,32 @@ def cycles(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float,
                   equivalent_full_cycles_energy=efc_energy, basis=basis)
 
 
-def _bms_soh(snap: Snapshot, info: SystemInfo, start, end) -> tuple[float, float, float, str | None]:
-    """(latest, trend per year, coverage, reason) of the BMS's own SOH."""
+def _bms_soh(snap: Snapshot, info: SystemInfo, start, end) -> tuple[float, float, float, float, str | None]:
+    """(latest, trend per year, the trend's p-value, coverage, reason) of the BMS's own SOH."""
+    nan = float("nan")
     span = _span_ms(info, start, end)
     df, cov, reason = _mean_signal(snap, info.id, "bms1_soh", start, end, span)
     if reason:
-        return float("nan"), float("nan"), cov, reason
+        return nan, nan, nan, cov, reason
     soh = df.drop_nulls().filter(pl.col("value").is_not_nan())
     if soh.height == 0:
-        return float("nan"), float("nan"), cov, "bms1_soh has no values in the range"
+        return nan, nan, nan, cov, "bms1_soh has no values in the range"
     latest = float(soh["value"][-1])
-    trend = float("nan")
+    trend = p_value = nan
     if soh.height >= 3:
         t_days = soh["ts"].dt.epoch("s").to_numpy() / 86400.0
         if np.ptp(t_days) > 0:
-            trend = float(np.polyfit(t_days, soh["value"].cast(pl.Float64).to_numpy(), 1)[0] * 365.25)
-    return latest, trend, cov, None
+            trend, p_value = _trend_per_year(t_days, soh["value"].cast(pl.Float64).to_numpy())
+    return latest, trend, p_value, cov, None
+
+
+def _trend_per_year(t_days: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope per year and its two-sided p-value (slope = 0); a constant series
+    has slope 0 and p = NaN (no evidence of any trend), not a float-noise slope like 2e-13."""
+    if np.ptp(values) == 0:
+        return 0.0, float("nan")
+    fit = stats.linregress(t_days, values)
+    return float(fit.slope * 365.25), float(fit.pvalue)
 
 
 def alarms(snap: Snapshot, info: SystemInfo, start, end) -> tuple[AlarmSummary, ...]:
@@ -421,7 +449,7 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
     nan = float("nan")
     span = _span_ms(info, start, end)
     soc, soc_cov, soc_reason = _mean_signal(snap, info.id, "bms1_soc", start, end, span, ("ts", "value", "min", "max"))
-    soh_latest, soh_trend, soh_cov, soh_reason = _bms_soh(snap, info, start, end)
+    soh_latest, soh_trend, soh_trend_p, soh_cov, soh_reason = _bms_soh(snap, info, start, end)
     cyc = cycles(snap, info, start, end, nameplate_kwh, capacity_ah, capacity_source)
     aux = _aux_intervals(snap, info, start, end)
     aux_u, unatt = nan, ()
@@ -481,6 +509,7 @@ def bess_kpis(snap: Snapshot, info: SystemInfo, start, end, nameplate_kwh: float
         soc_max_pct=_nan_stat(np.max, soc["max"].to_numpy()) if soc_ok else nan,
         soh_latest_pct=soh_latest,
         soh_trend_pct_per_year=soh_trend,
+        soh_trend_p_value=soh_trend_p,
         cycles=cyc,
         round_trip_efficiency=rte,
         round_trip_efficiency_with_aux=rte_aux,

@@ -107,7 +107,9 @@ class MeterKpis:
     mean_power_kw: float
     min_power_kw: float
     mean_power_factor: float
-    load_factor: float  # mean / peak import power, 0..1
+    load_factor: float  # mean import demand max(P, 0) / peak import demand, 0..1 (core.kpis.import_load_factor)
+    peak_import_kw: float  # highest import power (interval mean), >= 0
+    peak_export_kw: float  # highest export power (interval mean) as a positive number, >= 0
     import_unattributed_kwh: float = float("nan")  # counted across gaps, not attributable to a time
     export_unattributed_kwh: float = float("nan")
     unattributed: tuple[UnattributedEnergy, ...] = ()
@@ -169,6 +171,7 @@ class BessKpis:
     soc_max_pct: float
     soh_latest_pct: float
     soh_trend_pct_per_year: float
+    soh_trend_p_value: float  # of the trend's slope (two-sided, slope = 0); NaN for a constant SOH
     cycles: Cycles
     round_trip_efficiency: float  # AC (PCS): discharged / charged, 0..1
     round_trip_efficiency_with_aux: float  # AC: discharged / (charged + aux)

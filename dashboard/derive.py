@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.results import Matrix
+from dashboard.i18n import tr_enum
 
 
 def deviation_from_pack_median(matrix: Matrix, cells_per_pack: int) -> Matrix:
@@ -104,7 +105,8 @@ def degradation_frame(fits, lang: str) -> pd.DataFrame:
 
 def alerts_frame(alerts, lang: str) -> pd.DataFrame:
     """Alerts, most severe first, with the reason in the page's language."""
-    rows = [{"where": a.label, "severity": a.severity.value, "kind": getattr(a.kind, "value", str(a.kind)),
+    rows = [{"where": a.label, "severity": tr_enum("severity", a.severity.value, lang),
+             "kind": tr_enum("kind", getattr(a.kind, "value", str(a.kind)), lang),
              "reason": a.reason_de if lang == "de" else a.reason_en, "_rank": a.severity.rank} for a in alerts]
     frame = pd.DataFrame(rows, columns=["where", "severity", "kind", "reason", "_rank"])
     return frame.sort_values("_rank", ascending=False, kind="stable").drop(columns="_rank")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger(__name__)
+
 LANGUAGES = ("en", "de")
 
 # key: (English, German). Keys are stable identifiers; only the texts are shown.
@@ -40,17 +44,26 @@ _LABELS: dict[str, tuple[str, str]] = {
     "charge": ("Charge", "Laden"),
     "discharge": ("Discharge", "Entladen"),
     "net": ("Net", "Netto"),
-    "peak_power": ("Peak power", "Spitzenleistung"),
+    "peak_import": ("Peak import", "Max. Bezugsleistung"),
+    "peak_export": ("Peak export", "Max. Einspeiseleistung"),
     "mean_power": ("Mean power", "Mittlere Leistung"),
-    "min_power": ("Minimum power", "Minimale Leistung"),
     "mean_pf": ("Mean power factor", "Mittlerer Leistungsfaktor"),
-    "load_factor": ("Load factor", "Lastfaktor"),
+    "load_factor": ("Load factor (import)", "Lastfaktor (Bezug)"),
+    "load_factor_help": ("Mean import demand / peak import demand per interval; intervals that export "
+                         "count as zero demand, so it lies between 0 and 1.",
+                         "Mittlere Bezugsleistung / maximale Bezugsleistung je Intervall; Intervalle mit "
+                         "Einspeisung zählen als null Bezug, daher liegt er zwischen 0 und 1."),
     "band": ("min/max", "Min/Max"),
     "time": ("Time (Europe/Berlin)", "Zeit (Europe/Berlin)"),
+    "day_local": ("Day (Europe/Berlin)", "Tag (Europe/Berlin)"),
+    "period": ("Day or month (Europe/Berlin)", "Tag oder Monat (Europe/Berlin)"),
     "energy": ("Energy", "Energie"),
+    "energy_kind": ("Kind", "Art"),
     # compare
     "signal": ("Signal", "Signal"),
     "kpis": ("KPIs", "Kennzahlen"),
+    "compare_same": ("{system} is chosen twice: pick a different second system to compare.",
+                     "{system} ist zweimal gewählt: für den Vergleich ein anderes zweites System wählen."),
     # bess
     "group_bms": ("BMS", "BMS"),
     "group_pcs": ("PCS", "PCS"),
@@ -61,6 +74,11 @@ _LABELS: dict[str, tuple[str, str]] = {
     "soc_max": ("SOC max", "SOC max"),
     "soh": ("SOH (latest)", "SOH (aktuell)"),
     "soh_trend": ("SOH trend", "SOH-Trend"),
+    "no_trend": ("no significant trend", "kein signifikanter Trend"),
+    "trend_help": ("Least-squares slope of SOH over the range, shown only when it differs from zero "
+                   "(p < 0.05).", "Steigung der Ausgleichsgeraden des SOH im Zeitraum, nur gezeigt, wenn "
+                   "sie sich signifikant von null unterscheidet (p < 0,05)."),
+    "unit_pct_per_year": ("%/year", "%/Jahr"),
     "cycles": ("Equivalent full cycles", "Äquivalente Vollzyklen"),
     "charged": ("Charged", "Geladen"),
     "discharged": ("Discharged", "Entladen"),
@@ -83,6 +101,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "quick_series": ("Quick series viewer", "Schnellansicht Zeitreihen"),
     "temp_mean": ("{group} mean", "{group} Mittel"),
     "temp_max": ("{group} max", "{group} max"),
+    "signal_axis": ("Alarm signal", "Alarmsignal"),
+    # temperature groups (core.kpis)
+    "tgroup_cells": ("Cells", "Zellen"),
+    "tgroup_pcs_igbt": ("PCS IGBT", "PCS-IGBT"),
+    "tgroup_pcs_environment": ("PCS environment", "PCS-Umgebung"),
+    "tgroup_pcs_ambient": ("PCS ambient", "PCS-Außenluft"),
+    "tgroup_hvac_outside": ("HVAC outside", "Klima außen"),
+    "tgroup_hvac_outlet_water": ("HVAC outlet water", "Klima Vorlaufwasser"),
+    "tgroup_dehumidifier": ("Dehumidifier", "Entfeuchter"),
     # cells
     "heatmap": ("Cell heatmap", "Zell-Heatmap"),
     "heatmap_kind": ("Heatmap", "Heatmap"),
@@ -113,11 +140,102 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no_events": ("No pack events found.", "Keine Pack-Ereignisse gefunden."),
     "events": ("Pack events", "Pack-Ereignisse"),
     "day": ("Day", "Tag"),
+    "status": ("Status", "Status"),
+    "cell_count": ("Cells", "Zellen"),
+    "pack_mean_sat": ("Pack mean SAT", "Pack-Mittel SAT"),
+    "days_since_first": ("Days since the first SAT day", "Tage seit dem ersten SAT-Tag"),
+    "fit_line": ("Fit", "Fit"),
+    "measured": ("Measured", "Gemessen"),
+    # alert severities and kinds (core.cells.alerts)
+    "severity_info": ("info", "Hinweis"),
+    "severity_warning": ("warning", "Warnung"),
+    "severity_critical": ("critical", "kritisch"),
+    "kind_drift_outlier": ("drift outlier", "Drift-Ausreißer"),
+    "kind_low_sat": ("low SAT", "niedrige SAT"),
+    "kind_high_sat": ("high SAT", "hohe SAT"),
+    "kind_high_spread": ("high spread", "hohe Streuung"),
+    "kind_pack_event": ("pack event", "Pack-Ereignis"),
+    # table column headers (dashboard.derive)
+    "col_cell": ("Cell", "Zelle"),
+    "col_pack": ("Pack", "Pack"),
+    "col_slope_mv_per_day": ("Slope [mV/day]", "Steigung [mV/Tag]"),
+    "col_r2": ("R²", "R²"),
+    "col_loss_pct_per_year": ("Loss [%/year]", "Verlust [%/Jahr]"),
+    "col_loss_pct_per_efc": ("Loss [%/EFC]", "Verlust [%/Vollzyklus]"),
+    "col_sat_v_at_5000_efc": ("SAT at 5,000 EFC [V]", "SAT bei 5.000 Vollzyklen [V]"),
+    "col_loss_pct_at_5000_efc": ("Loss at 5,000 EFC [%]", "Verlust bei 5.000 Vollzyklen [%]"),
+    "col_sat_v_at_10000_efc": ("SAT at 10,000 EFC [V]", "SAT bei 10.000 Vollzyklen [V]"),
+    "col_loss_pct_at_10000_efc": ("Loss at 10,000 EFC [%]", "Verlust bei 10.000 Vollzyklen [%]"),
+    "col_n_days": ("SAT days", "SAT-Tage"),
+    "col_linearity": ("Linearity", "Linearität"),
+    "col_loss_rate": ("Loss rate", "Verlustrate"),
+    "col_cycle_loss": ("Loss per cycle", "Verlust je Zyklus"),
+    "col_where": ("Where", "Ort"),
+    "col_severity": ("Severity", "Schweregrad"),
+    "col_kind": ("Kind", "Art"),
+    "col_reason": ("Reason", "Grund"),
+    "col_healthy": ("Healthy", "Gesund"),
+    "col_watched": ("Watched", "Beobachtet"),
+    "col_critical": ("Critical", "Kritisch"),
+    "col_n_cells": ("Cells", "Zellen"),
+    "col_day": ("Day", "Tag"),
+    "col_step_mv": ("Step [mV]", "Sprung [mV]"),
+    "col_cells_affected": ("Cells affected", "Betroffene Zellen"),
+    "col_rate_mv_per_month": ("Rate [mV/month]", "Rate [mV/Monat]"),
+    "col_ci95_low_mv_per_month": ("95 % CI low [mV/month]", "95-%-KI unten [mV/Monat]"),
+    "col_ci95_high_mv_per_month": ("95 % CI high [mV/month]", "95-%-KI oben [mV/Monat]"),
+    # table pagination (Tabulator); English is Tabulator's own default
+    "page_first": ("First", "Erste"),
+    "page_last": ("Last", "Letzte"),
+    "page_prev": ("Prev", "Zurück"),
+    "page_next": ("Next", "Weiter"),
+    "page_first_title": ("First page", "Erste Seite"),
+    "page_last_title": ("Last page", "Letzte Seite"),
+    "page_prev_title": ("Previous page", "Vorherige Seite"),
+    "page_next_title": ("Next page", "Nächste Seite"),
+    "page_title": ("Show page", "Seite zeigen"),
+    "page_size": ("Page size", "Zeilen je Seite"),
+    "page_all": ("All", "Alle"),
 }
 
 
 def tr(key: str, lang: str, **fmt: object) -> str:
-    """The label of ``key`` in ``lang`` ('en' or 'de'); unknown keys come back as the key itself."""
-    en, de = _LABELS.get(key, (key, key))
+    """The label of ``key`` in ``lang`` ('en' or 'de').
+
+    An unknown key is a KeyError, not the key itself: a string without a translation must fail
+    loudly (tests/test_i18n.py and the browser tests) instead of showing an identifier.
+    """
+    try:
+        en, de = _LABELS[key]
+    except KeyError:
+        raise KeyError(f"no translation for dashboard label {key!r} (add it to dashboard/i18n.py)") from None
     text = de if lang == "de" else en
     return text.format(**fmt) if fmt else text
+
+
+def tr_enum(prefix: str, value: str, lang: str) -> str:
+    """The label of a core enumeration value (``severity_critical``); a value the core added after
+    this table falls back to itself (logged) so the page still shows it. tests/test_i18n.py
+    enumerates the core's members, so a missing one fails there."""
+    try:
+        return tr(f"{prefix}_{value}", lang)
+    except KeyError:
+        log.warning("no %s translation for %r", prefix, value)
+        return value
+
+
+def keys() -> frozenset[str]:
+    """Every label key (for the translation tests)."""
+    return frozenset(_LABELS)
+
+
+def tabulator_locale(lang: str) -> dict:
+    """Tabulator options that show its pagination in ``lang`` (English is Tabulator's default)."""
+    if lang == "en":
+        return {}
+    pagination = {name: tr(f"page_{name}", lang) for name in
+                  ("first", "first_title", "last", "last_title", "prev", "prev_title", "next", "next_title",
+                   "all", "size")}
+    pagination["page_size"] = pagination.pop("size")
+    pagination["page_title"] = tr("page_title", lang)
+    return {"locale": lang, "langs": {lang: {"pagination": pagination}}}

@@ -13,6 +13,7 @@ import pandas as pd
 import panel as pn
 
 from dashboard.i18n import tr
+from dashboard.quantities import Shown
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +49,36 @@ def basis_of(kpis, group: str):
     return next((b for b in getattr(kpis, "basis", ()) if b.group == group), None)
 
 
-def kpi_tile(label: str, value: float | None, unit: str = "", *, basis=None, lang: str = "en") -> pn.pane.HTML:
+def kpi_tile(label: str | Shown, value: float | None = None, unit: str = "", *, basis=None,
+             lang: str = "en") -> pn.pane.HTML:
     """One KPI as a small card: label above, scaled value with unit below.
 
-    With a ``basis`` (core.results.KpiBasis), a missing value reads "no data" with the reason on
-    hover, and a present one shows its method and coverage on hover.
+    ``label`` may be a quantities.Shown (label, text and definition in the one format of that
+    KPI). With a ``basis`` (core.results.KpiBasis), a missing value reads "no data" with the
+    reason on hover, and a present one shows its method and coverage on hover.
     """
-    missing = value is None or (isinstance(value, float) and not math.isfinite(value))
-    text = format_value(value, unit)
-    hover = ""
+    key, help_text = None, ""
+    if isinstance(label, Shown):
+        key, help_text, missing, text = label.key, label.help, label.missing, label.text
+        label = label.label
+    else:
+        missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+        text = format_value(value, unit)
+    hover = help_text
     if basis is not None:
         if missing:
             text = tr("no_data", lang)
             hover = basis.reason or basis.method
         else:
             cov = f"; {tr('coverage', lang)} {basis.coverage:.1%}" if math.isfinite(basis.coverage) else ""
-            hover = f"{', '.join(basis.signals)}: {basis.method}{cov}"
+            hover = " ".join(x for x in (help_text, f"{', '.join(basis.signals)}: {basis.method}{cov}") if x)
+    mark = " ⓘ" if help_text else ""
     html = (f'<div title="{escape(hover, quote=True)}" class="kpi-body">'
-            f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{label}</div>'
+            f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{escape(label)}{mark}</div>'
             f'<div class="kpi-value" style="font-size:1.35em;font-weight:600{";opacity:0.55" if missing else ""}">'
             f'{escape(text)}</div></div>')
-    return pn.pane.HTML(html, width=170, height=70, css_classes=["kpi-tile"] + (["kpi-missing"] if missing else []),
+    classes = ["kpi-tile"] + ([f"kpi-{key}"] if key else []) + (["kpi-missing"] if missing else [])
+    return pn.pane.HTML(html, width=170, height=70, css_classes=classes,
                         styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                 "padding": "4px 10px"})
 

@@ -146,7 +146,8 @@ def test_cell_view_renders_heatmap_analytics_and_raw_viewer(open_page):
     p.open_tab("Degradation per cell")
     p.find(".degradation .tabulator-row")
     titles = p.page.locator(".degradation .tabulator-col-title").all_inner_texts()
-    assert {"r2", "loss_pct_per_year", "loss_pct_at_10000_efc", "linearity"} <= set(titles), titles
+    assert {"R²", "Loss [%/year]", "Loss at 10,000 EFC [%]", "Linearity"} <= set(titles), titles
+    assert not [t for t in titles if "_" in t], titles  # headers are words, not identifiers
     p.find(".fit-plot canvas")
     p.open_tab("Alerts")
     p.find(".alerts .tabulator-row")  # the demo fleet has drifting cells: alerts must be listed
@@ -229,6 +230,58 @@ def test_url_carries_view_range_and_language_and_is_shareable(open_page):
     p.page.wait_for_url(re.compile(r"view=bess"))
     p.find(".bess-kpis")
     p.shot("german_bess")
+    p.assert_clean()
+
+
+def test_german_page_is_german_with_german_numbers(open_page):
+    p = open_page("?view=meter&system=m3&range=all&lang=de")
+    p.find(".power-plot canvas")
+    lf = p.find(".kpi-load_factor .kpi-value").inner_text()
+    assert re.fullmatch(r"0,\d{3}", lf), lf  # 0,941, not 0.941; never negative
+    assert p.page.get_by_text("Max. Einspeiseleistung").count() and p.page.get_by_text("Max. Bezugsleistung").count()
+    # The time axis says which clock it shows (axis labels are drawn on the canvas: read them from BokehJS).
+    labels = p.page.evaluate("""() => {
+        const out = [];
+        for (const doc of Bokeh.documents) for (const m of doc.all_models)
+            if (m.axis_label) out.push(String(m.axis_label));
+        return out;
+    }""")
+    assert "Zeit (Europe/Berlin)" in labels, labels
+    p.assert_clean()
+    p = open_page("?view=bess&system=ZHPESS232A230002&range=all&lang=de")
+    p.find(".bess-kpis")
+    rte = p.find(".kpi-round_trip_efficiency .kpi-value").inner_text()
+    assert re.fullmatch(r"\d{2},\d %", rte), rte
+    p.assert_clean()
+    p = open_page("?view=cells&system=ZHPESS232A230002&range=all&lang=de")
+    p.find(".cell-heatmap canvas")
+    p.open_tab("Warnungen")
+    p.find(".alerts .tabulator-row")
+    titles = p.page.locator(".alerts .tabulator-col-title").all_inner_texts()
+    assert {"Ort", "Schweregrad", "Art", "Grund"} <= set(titles), titles
+    severities = set(p.page.locator(".alerts .tabulator-cell[tabulator-field=severity]").all_inner_texts())
+    assert severities and severities <= {"Hinweis", "Warnung", "kritisch"}, severities
+    assert p.page.locator(".alerts .tabulator-page[data-page=next]").first.inner_text() == "Weiter"
+    p.shot("german_cells_alerts")
+    p.assert_clean()
+
+
+def test_compare_refuses_a_system_against_itself_and_labels_each_line(open_page):
+    p = open_page("?view=compare&system=m3&other=m3&range=7d")
+    p.find(".view-info")
+    assert p.page.get_by_text(re.compile(r"m3 is chosen twice")).count()
+    assert not p.page.locator(".compare-plot").count()
+    p.assert_clean()
+    p = open_page("?view=compare&system=m3&other=ZHPESS232A230002&range=7d")
+    p.find(".compare-plot canvas")
+    legend = p.page.evaluate("""() => {
+        const out = [];
+        for (const doc of Bokeh.documents) for (const m of doc.all_models)
+            if (m.type === "LegendItem" || (m.label && m.label.value !== undefined && m.renderers))
+                out.push(String(m.label.value));
+        return out;
+    }""")
+    assert any(x.startswith("m3:") for x in legend) and any(x.startswith("ZHPESS232A230002:") for x in legend), legend
     p.assert_clean()
 
 

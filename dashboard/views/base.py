@@ -12,6 +12,7 @@ import param
 
 from core.results import Series, SystemInfo
 from dashboard import plots
+from dashboard.i18n import tr
 from dashboard.state import DashboardState, window
 from dashboard.timez import local_to_utc
 
@@ -49,8 +50,10 @@ class ZoomSeries:
     """
 
     def __init__(self, fetch: Callable[[datetime | None, datetime | None], Series], *, label: str,
-                 color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None) -> None:
+                 color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None,
+                 axis_label: str | None = None, lang: str = "en") -> None:
         self._fetch, self._label, self._color, self._height, self._ylim = fetch, label, color, height, ylim
+        self._axis = {"axis_label": axis_label, "time_label": tr("time", lang), "band_label": tr("band", lang)}
         # The first read happens now, so a failing query surfaces in the calling view as a message.
         self._first = self.last = fetch(None, None)
         self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])
@@ -63,9 +66,9 @@ class ZoomSeries:
             except Exception as exc:  # a zoom that fails keeps the plot and says why in its title
                 log.warning("re-reading %s on zoom failed: %s", self._label, exc)
                 return plots.series_plot(self._first, label=self._label, color=self._color,
-                                         height=self._height).opts(title=str(exc))
+                                         height=self._height, **self._axis).opts(title=str(exc))
         self.last = series
-        plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height)
+        plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height, **self._axis)
         if self._ylim is not None:
             plot = plot.opts(hv.opts.Curve(ylim=self._ylim))
         return plot

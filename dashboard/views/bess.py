@@ -6,14 +6,12 @@ import pandas as pd
 import panel as pn
 import param
 
-from dashboard import plots
+from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import basis_of, csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
 from dashboard.views.meter import _series_frame
 
-# Temperature groups of core.kpis shown under aux/thermal; the rest are environment.
-_THERMAL = {"cells", "hvac_outside", "hvac_outlet_water", "pcs_igbt"}
 _QUICK_DEFAULT = "bms1_soc"
 
 
@@ -27,47 +25,13 @@ class BessView(ViewBase):
     def kpis(self):
         lang = self.state.lang
         k = self.service.kpis(self.state.system, *self.window())
-        c = k.cycles
-        temps = {t.group: t for t in k.temperatures}
-        b = {g: basis_of(k, g) for g in ("soc", "soh_bms", "ac_energy", "ac_efficiency", "dc_efficiency", "aux",
-                                    "pcs_power")}
-        cap = k.capacity
-
-        def tile(key, value, unit, group):
-            return kpi_tile(tr(key, lang), value, unit, basis=b[group] if isinstance(group, str) else group,
-                            lang=lang)
-
-        bms = [
-            tile("soc_min", k.soc_min_pct, "%", "soc"),
-            tile("soc_mean", k.soc_mean_pct, "%", "soc"),
-            tile("soc_max", k.soc_max_pct, "%", "soc"),
-            tile("soh", k.soh_latest_pct, "%", "soh_bms"),
-            tile("soh_trend", k.soh_trend_pct_per_year, "%/a", "soh_bms"),
-            tile("soh_data", cap.soh_pct if cap else None, "%", cap.basis if cap else b["soh_bms"]),
-            tile("capacity_ah", cap.capacity_ah if cap else None, "Ah", cap.basis if cap else b["soh_bms"]),
-            tile("cycles", c.equivalent_full_cycles, "", c.basis),
-            kpi_tile(tr("nameplate", lang), c.nameplate_kwh, "kWh"),
-            tile("rte_dc", 100 * k.round_trip_efficiency_dc, "%", "dc_efficiency"),
-            tile("rte_dc_aux", 100 * k.round_trip_efficiency_dc_with_aux, "%", "dc_efficiency"),
-        ]
-        pcs = [
-            tile("peak_discharge", k.pcs_peak_discharge_kw, "kW", "pcs_power"),
-            tile("peak_charge", k.pcs_peak_charge_kw, "kW", "pcs_power"),
-            tile("charged", c.charged_kwh, "kWh", "ac_energy"),
-            tile("discharged", c.discharged_kwh, "kWh", "ac_energy"),
-            tile("rte", 100 * k.round_trip_efficiency, "%", "ac_efficiency"),
-        ]
-        aux = [tile("aux_energy", k.aux_kwh, "kWh", "aux"),
-               tile("rte_aux", 100 * k.round_trip_efficiency_with_aux, "%", "ac_efficiency")]
-        env = []
-        for group, t in temps.items():
-            target = aux if group in _THERMAL else env
-            target.append(kpi_tile(tr("temp_mean", lang, group=group), t.mean_c, "°C"))
-            target.append(kpi_tile(tr("temp_max", lang, group=group), t.max_c, "°C"))
-        env.append(kpi_tile(tr("alarm_activations", lang), float(sum(a.activations for a in k.alarms)), ""))
-        env.append(kpi_tile(tr("alarm_time", lang), sum(a.active_seconds for a in k.alarms) / 3600.0, "h"))
-        return pn.Column(kpi_group(tr("group_bms", lang), bms), kpi_group(tr("group_pcs", lang), pcs),
-                         kpi_group(tr("group_aux", lang), aux), kpi_group(tr("group_env", lang), env),
+        groups = {g: [kpi_tile(quantities.show(k, f, lang), basis=quantities.basis(k, f), lang=lang)
+                      for f in fields]
+                  for g, fields in quantities.BESS_GROUPS.items()}
+        for group, shown in quantities.temperatures(k, lang):
+            target = "group_aux" if group in quantities.THERMAL_GROUPS else "group_env"
+            groups[target].insert(len(groups[target]) - (2 if target == "group_env" else 0), kpi_tile(shown))
+        return pn.Column(*(kpi_group(tr(g, lang), tiles) for g, tiles in groups.items()),
                          css_classes=["bess-kpis"], sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang")
@@ -93,7 +57,7 @@ class BessView(ViewBase):
             return self.service.series(system, sig, start, end, max_points=self.state.max_points,
                                        method="minmax_lttb")
 
-        zoom = ZoomSeries(fetch, label=f"{sig} – {self.info().signal(sig).description}", height=300)
+        zoom = ZoomSeries(fetch, label=f"{sig} – {self.info().signal(sig).description}", height=300, lang=lang)
         download = csv_download(lambda: _series_frame(zoom.last), f"{system}_{sig}.csv", tr("download_csv", lang))
         return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["quick-plot"]),
                          download, sizing_mode="stretch_width")
@@ -112,7 +76,7 @@ class BessView(ViewBase):
         spans = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if spans.empty:
             return info_message(tr("no_alarms", lang))
-        return pn.pane.HoloViews(plots.alarm_segments(spans, title=tr("alarm_timeline", lang)),
+        return pn.pane.HoloViews(plots.alarm_segments(spans, title=tr("alarm_timeline", lang), lang=lang),
                                  sizing_mode="stretch_width", css_classes=["alarm-timeline"])
 
     def __panel__(self):

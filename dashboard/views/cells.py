@@ -18,6 +18,8 @@ from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
 from dashboard.views.meter import _series_frame
+from dashboard.quantities import number_text
+from dashboard.tables import data_table
 from dashboard.widgets import csv_download, guarded, info_message
 
 
@@ -88,7 +90,8 @@ class CellView(ViewBase):
             return info_message(tr("no_data", self.state.lang))
         image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label)
         plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
-                             title=f"{tr('heatmap', self.state.lang)}: {label}", cmap=cmap, symmetric=symmetric)
+                             title=f"{tr('heatmap', self.state.lang)}: {label}", cmap=cmap, symmetric=symmetric,
+                             lang=self.state.lang)
         download = csv_download(lambda: _matrix_frame(m), f"{self.state.system}_{self.state.heatmap}.csv",
                                 tr("download_csv", self.state.lang))
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["cell-heatmap"]),
@@ -109,7 +112,8 @@ class CellView(ViewBase):
         from dashboard.timez import iso_to_local_naive
 
         t = iso_to_local_naive(m.columns)
-        ydim = hv.Dimension("sat", unit=m.unit)
+        ydim = hv.Dimension("sat", label=tr("sat", self.state.lang), unit=m.unit)
+        tdim = hv.Dimension("time", label=tr("day_local", self.state.lang))
         if pack == 0:
             # All packs: the median cell of each pack keeps the chart readable.
             with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -119,8 +123,9 @@ class CellView(ViewBase):
         else:
             lines = {m.rows[r]: m.values[r] for r in rows}
         # Non-saturation days are NaN; dropping them joins the saturation days into one line.
-        curves = {k: hv.Curve((t[np.isfinite(v)], v[np.isfinite(v)]), "time", ydim) for k, v in lines.items()}
-        overlay = hv.NdOverlay(curves, kdims="cell").opts(
+        curves = {k: hv.Curve((t[np.isfinite(v)], v[np.isfinite(v)]), tdim, ydim) for k, v in lines.items()}
+        key = hv.Dimension("cell", label=tr("pack" if pack == 0 else "cell", self.state.lang))
+        overlay = hv.NdOverlay(curves, kdims=key).opts(
             hv.opts.Curve(line_width=1, tools=["hover"], responsive=True, height=320),
             hv.opts.NdOverlay(responsive=True, height=320, show_legend=pack == 0,
                               title=tr("sat_overview", self.state.lang)))
@@ -146,7 +151,7 @@ class CellView(ViewBase):
         if sat is None:
             return self._missing("sat_matrix")
         m = sat_to_matrix(sat(self.state.system, *self.window()))
-        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang)), backend="plotly")
+        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang), lang=self.state.lang), backend="plotly")
 
     # -- tables of the cell analytics --------------------------------------------------------
 
@@ -154,8 +159,7 @@ class CellView(ViewBase):
         lang = self.state.lang
         if frame.empty:
             return info_message(tr(empty, lang))
-        table = pn.widgets.Tabulator(frame, disabled=True, show_index=False, pagination="local", page_size=15,
-                                     sizing_mode="stretch_width", css_classes=[css], layout="fit_data_stretch")
+        table = data_table(frame, lang, css=css)
         download = csv_download(lambda: frame, f"{self.state.system}_{name}.csv", tr("download_csv", lang))
         return pn.Column(table, download, sizing_mode="stretch_width")
 
@@ -169,7 +173,8 @@ class CellView(ViewBase):
         long = frame.melt(id_vars="pack", value_vars=["healthy", "watched", "critical"], var_name="status",
                           value_name="cells")
         long["status"] = long["status"].map(lambda k: tr(k, lang))
-        bars = hv.Bars(long, ["pack", "status"], "cells").opts(
+        kdims = [hv.Dimension("pack", label=tr("pack", lang)), hv.Dimension("status", label=tr("status", lang))]
+        bars = hv.Bars(long, kdims, hv.Dimension("cells", label=tr("cell_count", lang))).opts(
             stacked=True, responsive=True, height=260, tools=["hover"], cmap=["#2ca02c", "#ff7f0e", "#d62728"],
             title=tr("health", lang), legend_position="right")
         return pn.Column(pn.pane.HoloViews(bars, sizing_mode="stretch_width", css_classes=["health-bars"]),
@@ -185,10 +190,12 @@ class CellView(ViewBase):
         tr_ = self.service.pack_trends(self.state.system)
         t = iso_to_local_naive(tuple(str(d) for d in tr_.days))
         # Non-saturation days are NaN; dropping them connects the points so a sparse pack still draws a line.
-        ydim = hv.Dimension("sat", label="pack mean SAT", unit="V")
+        lang = self.state.lang
+        ydim = hv.Dimension("sat", label=tr("pack_mean_sat", lang), unit="V")
+        tdim = hv.Dimension("time", label=tr("day_local", lang))
         curves = {f"P{p}": hv.Curve((t[np.isfinite(tr_.mean_v[i])], tr_.mean_v[i][np.isfinite(tr_.mean_v[i])]),
-                                    "time", ydim) for i, p in enumerate(tr_.packs)}
-        plot = hv.NdOverlay(curves, kdims="pack").opts(
+                                    tdim, ydim) for i, p in enumerate(tr_.packs)}
+        plot = hv.NdOverlay(curves, kdims=hv.Dimension("pack", label=tr("pack", lang))).opts(
             hv.opts.Curve(tools=["hover"], line_width=1.5),
             hv.opts.NdOverlay(responsive=True, height=300, title=tr("pack_trends", self.state.lang),
                               legend_position="right"))
@@ -218,7 +225,9 @@ class CellView(ViewBase):
         ok = np.isfinite(y)
         plot = plots.fit_plot(x[ok], y[ok], float(fits.slope_v_per_day[row]), float(fits.intercept_v[row]),
                               title=f"{tr('fit_plot', s.lang)}: P{pack}C{s.cell} ({self.fit_method}, "
-                                    f"R² {fits.r2[row]:.2f}, {fits.loss_pct_per_year[row]:.2f} %/a)")
+                                    f"R² {number_text(fits.r2[row], s.lang, 2)}, "
+                                    f"{number_text(fits.loss_pct_per_year[row], s.lang, 2)} {tr('unit_pct_per_year', s.lang)})",
+                              lang=s.lang)
         return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["fit-plot"])
 
     @param.depends("state.system", "state.lang")
@@ -261,7 +270,7 @@ class CellView(ViewBase):
             return self.service.cell_series(s.system, pack, s.cell, start=start, end=end,
                                             max_points=s.max_points, method="minmax_lttb")
 
-        zoom = ZoomSeries(fetch, label=f"{tr('cell_viewer', lang)} P{pack}C{s.cell}", height=280)
+        zoom = ZoomSeries(fetch, label=f"{tr('cell_viewer', lang)} P{pack}C{s.cell}", height=280, lang=lang)
         download = csv_download(lambda: _series_frame(zoom.last), f"{s.system}_P{pack}C{s.cell}.csv",
                                 tr("download_csv", lang))
         return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["cell-viewer"]),

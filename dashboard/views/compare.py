@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import holoviews as hv
 import pandas as pd
 import panel as pn
@@ -12,10 +9,11 @@ import param
 
 from core.results import BessKpis, MeterKpis
 from data.glossary import SystemKind
-from dashboard import plots
+from dashboard import plots, quantities
 from dashboard.i18n import tr
+from dashboard.numbers import MISSING
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import format_value, guarded, info_message
+from dashboard.widgets import guarded, info_message
 
 # The signal a system is compared by unless the user picks another: its power.
 DEFAULT_SIGNAL = {SystemKind.METER: "com_ap", SystemKind.BESS: "pcs1_ap"}
@@ -63,8 +61,11 @@ class CompareView(ViewBase):
     def overlay(self):
         default = self._window_both()
         zooms = []
-        for i, (sys_id, chosen) in enumerate(((self.state.system, self.signal_a), (self.state.other, self.signal_b))):
-            sig = self._signal(sys_id, chosen)
+        pairs = ((self.state.system, self.signal_a), (self.state.other, self.signal_b))
+        signals = [self._signal(sys_id, chosen) for sys_id, chosen in pairs]
+        # One y axis for both: it names the signals; the legend names each line's own system.
+        axis = " / ".join(dict.fromkeys(signals))
+        for i, ((sys_id, _), sig) in enumerate(zip(pairs, signals)):
 
             def fetch(start, end, sys_id=sys_id, sig=sig):
                 if start is None:
@@ -72,7 +73,8 @@ class CompareView(ViewBase):
                 return self.service.series(sys_id, sig, start, end, max_points=self.state.max_points,
                                            method="minmax_lttb")
 
-            zooms.append(ZoomSeries(fetch, label=f"{sys_id} {sig}", color=plots.PALETTE[i], height=340))
+            zooms.append(ZoomSeries(fetch, label=f"{sys_id}: {sig}", color=plots.PALETTE[i], height=340,
+                                    axis_label=axis, lang=self.state.lang))
         # One RangeX per curve keeps each re-read on zoom; the overlay shares the axis.
         both = (zooms[0].dmap * zooms[1].dmap).opts(hv.opts.Curve(show_legend=True))
         return pn.pane.HoloViews(both, sizing_mode="stretch_width", css_classes=["compare-plot"])
@@ -82,10 +84,7 @@ class CompareView(ViewBase):
     def kpi_table(self):
         lang = self.state.lang
         start, end = self._window_both()
-        cols = {}
-        for sys_id in (self.state.system, self.state.other):
-            cols[sys_id] = _kpi_rows(self.service.kpis(sys_id, start, end), lang)
-        frame = pd.DataFrame(cols).reset_index(names=tr("kpis", lang)).fillna("–")
+        frame = kpi_frame({s: self.service.kpis(s, start, end) for s in (self.state.system, self.state.other)}, lang)
         return pn.widgets.Tabulator(frame, disabled=True, show_index=False, sizing_mode="stretch_width",
                                     css_classes=["compare-kpis"], layout="fit_data_stretch")
 
@@ -106,42 +105,29 @@ class CompareView(ViewBase):
         frame = pd.concat(frames, ignore_index=True)
         long = frame["period"].nunique() > plots.MAX_DAILY_BARS or frame["period"].str.len().max() == 7
         title = tr("monthly_energy" if long else "daily_energy", lang)
-        return pn.pane.HoloViews(plots.energy_bars(frame, title=title), sizing_mode="stretch_width",
+        return pn.pane.HoloViews(plots.energy_bars(frame, title=title, lang=lang), sizing_mode="stretch_width",
                                  css_classes=["compare-energy"])
 
-    def __panel__(self):
+    @param.depends("state.system", "state.other", "state.lang")
+    def body(self):
+        """The comparison, or why there is none: a system compared with itself says nothing."""
+        if self.state.system == self.state.other:
+            return info_message(tr("compare_same", self.state.lang, system=self.state.system))
         return pn.Column(self.pickers, self.section(self.overlay), self.section(self.kpi_table),
                          self.section(self.energy), sizing_mode="stretch_width")
 
-
-_FIELD_KEYS = {
-    "import_kwh": "import", "export_kwh": "export", "net_kwh": "net", "peak_power_kw": "peak_power",
-    "mean_power_kw": "mean_power", "min_power_kw": "min_power", "mean_power_factor": "mean_pf",
-    "load_factor": "load_factor", "soc_min_pct": "soc_min", "soc_mean_pct": "soc_mean", "soc_max_pct": "soc_max",
-    "soh_latest_pct": "soh", "soh_trend_pct_per_year": "soh_trend", "round_trip_efficiency": "rte",
-    "round_trip_efficiency_with_aux": "rte_aux", "aux_kwh": "aux_energy",
-    "pcs_peak_discharge_kw": "peak_discharge", "pcs_peak_charge_kw": "peak_charge",
-}
-_KPI_UNITS = {"_kwh": "kWh", "_kw": "kW", "_pct": "%", "_c": "°C"}
+    def __panel__(self):
+        return pn.panel(self.body, sizing_mode="stretch_width")
 
 
-def _kpi_rows(k: MeterKpis | BessKpis, lang: str) -> dict[str, str]:
-    """Flat, formatted KPIs of either kind (nested cycles and temperatures flattened)."""
-    out: dict[str, str] = {}
-    for f in dataclasses.fields(k):
-        v = getattr(k, f.name)
-        if f.name == "cycles":
-            out[tr("cycles", lang)] = format_value(v.equivalent_full_cycles, "")
-            out[tr("charged", lang)] = format_value(v.charged_kwh, "kWh")
-            out[tr("discharged", lang)] = format_value(v.discharged_kwh, "kWh")
-        elif f.name == "temperatures":
-            for g in v:
-                out[f"T {g.group} (mean)"] = format_value(g.mean_c, "°C")
-        elif f.name == "alarms":
-            out[tr("alarm_activations", lang)] = str(sum(a.activations for a in v))
-        elif isinstance(v, (int, float)):
-            unit = next((u for suffix, u in _KPI_UNITS.items() if f.name.endswith(suffix)), "")
-            if f.name.endswith("_per_year"):
-                unit = "%/a"
-            out[tr(_FIELD_KEYS.get(f.name, f.name), lang)] = format_value(v, unit) if not (isinstance(v, float) and math.isnan(v)) else "–"
-    return out
+def kpi_frame(kpis: dict[str, MeterKpis | BessKpis], lang: str) -> pd.DataFrame:
+    """KPIs of each system side by side: one row per quantity (union over both kinds, in display
+    order), one column per system, each value in its one format (quantities.QUANTITIES)."""
+    per_system = {sys_id: {s.label: s.text for s in quantities.rows(k, lang)} for sys_id, k in kpis.items()}
+    labels: list[str] = []
+    for shown in per_system.values():
+        labels += [label for label in shown if label not in labels]
+    frame = pd.DataFrame({sys_id: [shown.get(label, MISSING) for label in labels]
+                          for sys_id, shown in per_system.items()})
+    frame.insert(0, tr("kpis", lang), labels)
+    return frame

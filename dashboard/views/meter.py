@@ -6,11 +6,11 @@ import pandas as pd
 import panel as pn
 import param
 
-from dashboard import plots
+from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.timez import local_naive
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import basis_of, csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
 
 POWER_SIGNAL = "com_ap"
 PF_SIGNAL = "pf"
@@ -35,17 +35,8 @@ class MeterView(ViewBase):
     def kpis(self):
         lang = self.state.lang
         k = self.service.kpis(self.state.system, *self.window())
-        energy, power, pf = (basis_of(k, g) for g in ("energy", "power", "power_factor"))
-        tiles = [
-            kpi_tile(tr("import", lang), k.import_kwh, "kWh", basis=energy, lang=lang),
-            kpi_tile(tr("export", lang), k.export_kwh, "kWh", basis=energy, lang=lang),
-            kpi_tile(tr("net", lang), k.net_kwh, "kWh", basis=energy, lang=lang),
-            kpi_tile(tr("peak_power", lang), k.peak_power_kw, "kW", basis=power, lang=lang),
-            kpi_tile(tr("mean_power", lang), k.mean_power_kw, "kW", basis=power, lang=lang),
-            kpi_tile(tr("min_power", lang), k.min_power_kw, "kW", basis=power, lang=lang),
-            kpi_tile(tr("mean_pf", lang), k.mean_power_factor, "", basis=pf, lang=lang),
-            kpi_tile(tr("load_factor", lang), k.load_factor, "", basis=power, lang=lang),
-        ]
+        tiles = [kpi_tile(shown, basis=quantities.basis(k, shown.key), lang=lang)
+                 for shown in quantities.meter_rows(k, lang)]
         return kpi_group(tr("kpis", lang), tiles)
 
     @param.depends("state.system", "state.range", "state.lang", "state.max_points")
@@ -54,7 +45,7 @@ class MeterView(ViewBase):
         lang = self.state.lang
         if self.info().signal(POWER_SIGNAL) is None:
             return info_message(tr("no_data", lang))
-        zoom = ZoomSeries(self._fetch(POWER_SIGNAL), label=tr("power", lang), height=320)
+        zoom = ZoomSeries(self._fetch(POWER_SIGNAL), label=tr("power", lang), height=320, lang=lang)
         self._power = zoom
         download = csv_download(lambda: _series_frame(zoom.last), f"{self.state.system}_power.csv",
                                 tr("download_csv", lang))
@@ -68,7 +59,7 @@ class MeterView(ViewBase):
         if self.info().signal(PF_SIGNAL) is None:
             return info_message(tr("no_data", lang))
         zoom = ZoomSeries(self._fetch(PF_SIGNAL), label=tr("power_factor", lang), color=plots.PALETTE[2],
-                          height=220, ylim=(0, 1.05))
+                          height=220, ylim=(0, 1.05), lang=lang)
         return pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["pf-plot"])
 
     @param.depends("state.system", "state.range", "state.lang")
@@ -81,7 +72,7 @@ class MeterView(ViewBase):
         frame = plots.energy_frame(daily, {"import": tr("import", lang), "export": tr("export", lang),
                                            "aux": tr("aux", lang)})
         title = tr("daily_energy" if len(daily.days) <= plots.MAX_DAILY_BARS else "monthly_energy", lang)
-        return pn.pane.HoloViews(plots.energy_bars(frame, title=title), sizing_mode="stretch_width",
+        return pn.pane.HoloViews(plots.energy_bars(frame, title=title, lang=lang), sizing_mode="stretch_width",
                                  css_classes=["energy-bars"])
 
     def __panel__(self):
