@@ -140,6 +140,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no_events": ("No pack events found.", "Keine Pack-Ereignisse gefunden."),
     "events": ("Pack events", "Pack-Ereignisse"),
     "day": ("Day", "Tag"),
+    "clip_note": ("Colours span percentiles {p_low} to {p_high} of the values ({low} to {high} {unit}), "
+                  "so one outlier does not wash out the rest; values below are black, values above magenta.",
+                  "Die Farben reichen von Perzentil {p_low} bis {p_high} der Werte ({low} bis {high} {unit}), "
+                  "damit ein Ausreißer die übrigen nicht verblassen lässt; Werte darunter sind schwarz, "
+                  "darüber magenta."),
+    "no_sat_note": ("Empty days: no SAT that day (the pack did not reach full charge, or no data).",
+                    "Leere Tage: an diesem Tag keine SAT (das Pack war nicht voll geladen, oder keine Daten)."),
     "status": ("Status", "Status"),
     "cell_count": ("Cells", "Zellen"),
     "pack_mean_sat": ("Pack mean SAT", "Pack-Mittel SAT"),

@@ -10,6 +10,7 @@ from holoviews.operation.datashader import rasterize
 
 from core.results import DailyEnergy, Matrix, Series
 from dashboard.i18n import tr
+from dashboard.numbers import format_number
 from dashboard.timez import iso_to_local_naive, local_naive
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
@@ -92,36 +93,115 @@ def regular_columns(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
     return grid_times, grid
 
 
-def heatmap_image(matrix: Matrix, *, cells_per_pack: int, label: str) -> hv.Image:
-    """All cells x time as an Image: row 0 is P1C1; pack and cell ride along for the hover."""
+def heatmap_image(matrix: Matrix, *, cells_per_pack: int, label: str,
+                  extra: dict[str, tuple[np.ndarray, str, str]] | None = None) -> hv.Image:
+    """All cells x time as an Image: row 0 is P1C1 (the cell's name comes from the row in the hover).
+
+    ``extra`` adds layers for the hover only: name -> (values shaped like the matrix, label, unit),
+    e.g. the deviation from the pack median beside SAT.
+    """
     times, values = regular_columns(iso_to_local_naive(matrix.columns), matrix.values.astype(np.float32))
-    n_rows, n_cols = values.shape
-    rows = np.arange(n_rows)
-    cpp = max(cells_per_pack, 1)
-    pack = np.broadcast_to((rows // cpp + 1)[:, None], (n_rows, n_cols)).astype(np.float32)
-    cell = np.broadcast_to((rows % cpp + 1)[:, None], (n_rows, n_cols)).astype(np.float32)
-    ds = xr.Dataset(
-        {"value": (("row", "time"), values), "pack": (("row", "time"), pack), "cell": (("row", "time"), cell)},
-        coords={"row": rows, "time": times},
-    )
-    vdim = hv.Dimension("value", label=label, unit=matrix.unit or None)
+    rows = np.arange(values.shape[0])
+    layers = {"value": (("row", "time"), values)}
+    vdims = [hv.Dimension("value", label=label, unit=matrix.unit or None)]
+    for name, (more, more_label, unit) in (extra or {}).items():
+        _, grid = regular_columns(iso_to_local_naive(matrix.columns), np.asarray(more, dtype=np.float32))
+        layers[name] = (("row", "time"), grid)
+        vdims.append(hv.Dimension(name, label=more_label, unit=unit or None))
+    ds = xr.Dataset(layers, coords={"row": rows, "time": times})
     # rtol: the local wall-clock grid is uniform, but float round-off of ms timestamps is not zero.
-    return hv.Image(ds, kdims=["time", "row"], vdims=[vdim, "pack", "cell"], rtol=1e-3)
+    return hv.Image(ds, kdims=["time", "row"], vdims=vdims, rtol=1e-3)
+
+
+# Colours of values beyond the clipped colour range: outliers stand out instead of flattening the scale.
+BELOW_COLOR, ABOVE_COLOR = "#000000", "#ff00ff"
+CLIP_PERCENTILES = (1.0, 99.0)
+
+
+def robust_clim(values: np.ndarray, *, symmetric: bool = False) -> tuple[float, float] | None:
+    """Colour range from the 1st to the 99th percentile of the finite values (symmetric: +-99th
+    percentile of |v|), so one outlier cell does not flatten the colours of the other 259."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    if symmetric:
+        q = float(np.percentile(np.abs(v), CLIP_PERCENTILES[1]))
+        return (-q, q) if q > 0 else None
+    lo, hi = (float(x) for x in np.percentile(v, CLIP_PERCENTILES))
+    return (lo, hi) if hi > lo else None
+
+
+def heatmap_legend(clim: tuple[float, float] | None, unit: str, lang: str, *, daily: bool) -> str:
+    """The text under the heatmap: what the colours span, the outlier colours, and empty days."""
+    parts = []
+    if clim is not None:
+        parts.append(tr("clip_note", lang, low=format_number(clim[0], lang, digits=4),
+                        high=format_number(clim[1], lang, digits=4), unit=unit,
+                        p_low=f"{CLIP_PERCENTILES[0]:g}", p_high=f"{CLIP_PERCENTILES[1]:g}"))
+    if daily:
+        parts.append(tr("no_sat_note", lang))
+    return " ".join(parts)
+
+
+def _cell_name_js(cells_per_pack: int, var: str) -> str:
+    """JavaScript turning a row coordinate (the variable ``var``: Bokeh's ``tick`` or ``value``) into 'P2C9'."""
+    return (f"const cpp = {int(cells_per_pack)}; const r = Math.round({var});"
+            " if (!isFinite(r) || r < 0) return ''; return 'P' + (Math.floor(r / cpp) + 1) + 'C' + (r % cpp + 1);")
+
+
+def _number_js(decimals: int, lang: str) -> str:
+    locale = "de-DE" if lang == "de" else "en-US"
+    return (f"return (value == null || !isFinite(value)) ? '–' : Number(value).toLocaleString('{locale}', "
+            f"{{minimumFractionDigits: {decimals}, maximumFractionDigits: {decimals}}});")
 
 
 def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, cmap: str = "viridis",
-            symmetric: bool = False, height: int = 560, lang: str = "en") -> hv.Overlay:
-    """The image rasterized by datashader (again on every zoom), pack boundaries as lines."""
+            symmetric: bool = False, height: int = 560, lang: str = "en",
+            clim: tuple[float, float] | None = None) -> hv.Overlay:
+    """The image rasterized by datashader (again on every zoom), pack boundaries as lines.
+
+    Rows are named P<pack>C<cell> on the axis at every zoom (ticks at pack starts when zoomed
+    out, down to every cell when zoomed in) and in the hover, with the date (no clock time for
+    daily values) and each layer with its unit. ``clim`` clips the colours (robust_clim);
+    values beyond it get their own colours, which heatmap_legend explains under the plot.
+    """
+    from bokeh.models import AdaptiveTicker, CustomJSHover, CustomJSTickFormatter
+
+    daily = _daily(image)
+    cpp = max(int(cells_per_pack), 1)
+    vdims = image.vdims
+    decimals = {"V": 3, "mV": 1}
+    tooltips = [(tr("cell", lang), "$y{cell}"),
+                (tr("day" if daily else "time", lang), "$x{%F}" if daily else "$x{%F %H:%M}")]
+    formatters = {"$y": CustomJSHover(code=_cell_name_js(cpp, "value")), "$x": "datetime"}
+    for i, d in enumerate(vdims):
+        field = "@image" if i == 0 else f"@{{{d.name}}}"
+        unit = f" {d.unit}" if d.unit else ""
+        tooltips.append((f"{d.label}", f"{field}{{num}}{unit}"))
+        formatters[field] = CustomJSHover(code=_number_js(decimals.get(d.unit or "", 3), lang))
+    colorbar_title = f"{vdims[0].label}" + (f" [{vdims[0].unit}]" if vdims[0].unit else "")
+    clipping = {"NaN": "transparent"}
+    opts = {}
+    if clim is not None:  # explained under the plot (heatmap_legend)
+        clipping.update(min=BELOW_COLOR, max=ABOVE_COLOR)
+        opts["clim"] = clim
+    # Ticks at multiples of a pack when zoomed out, of 10, 5, 2 or 1 cells when zoomed in.
+    mantissas = sorted({m for m in (1, 2, 5, 10, 20, cpp // 2) if 1 <= m < cpp}) or [1]
+    ticker = AdaptiveTicker(base=max(cpp, 2), mantissas=mantissas, min_interval=1, desired_num_ticks=6)
     raster = rasterize(image, aggregator="mean", precompute=True).opts(
         cmap=cmap, colorbar=True, responsive=True, height=height, tools=["hover"], invert_yaxis=True,
-        yticks=[(p * cells_per_pack, f"P{p + 1}C1") for p in range(n_packs)], ylabel=tr("cell", lang),
-        xlabel=tr("day_local" if _daily(image) else "time", lang),
-        title=title, symmetric=symmetric, clipping_colors={"NaN": "transparent"},
+        yticks=ticker, yformatter=CustomJSTickFormatter(code=_cell_name_js(cpp, "tick")),
+        ylabel=tr("cell", lang), xlabel=tr("day_local" if daily else "time", lang),
+        hover_tooltips=tooltips, hover_formatters=formatters,
+        # A hook: HoloViews sets the colour bar's title from the dimension after colorbar_opts.
+        hooks=[lambda plot, _element: setattr(plot.handles["colorbar"], "title", colorbar_title)],
+        title=title, symmetric=symmetric and clim is None, clipping_colors=clipping,
         # Bokeh reports a wheel zoom to the server only once the plot has been still for
         # lod_timeout (500 ms by default); 50 ms still merges the ticks of one scroll.
-        backend_opts={"plot.lod_interval": 50, "plot.lod_timeout": 50},
+        backend_opts={"plot.lod_interval": 50, "plot.lod_timeout": 50}, **opts,
     )
-    lines = [hv.HLine(p * cells_per_pack - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
+    lines = [hv.HLine(p * cpp - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
              for p in range(1, n_packs)]
     return raster * hv.Overlay(lines)
 

@@ -173,6 +173,46 @@ def test_surface_toggle_reloads_the_page_with_plotly(open_page):
     p.assert_clean()
 
 
+@pytest.mark.parametrize("lang, cell_word, decimal", [("en", "Cell", "."), ("de", "Zelle", ",")])
+def test_cell_heatmap_hover_names_the_cell_date_and_values_with_units(open_page, lang, cell_word, decimal):
+    p = open_page(f"?view=cells&system=ZHPESS232A230002&heatmap=sat&range=all&lang={lang}")
+    canvas = p.find(".cell-heatmap canvas")
+    box = canvas.bounding_box()
+    tip = p.page.locator(".bk-tooltip-content").filter(has_text=cell_word)
+    # Move over the plot area until a tooltip with a value shows (the first pixels may be an empty day).
+    for fx, fy in ((0.5, 0.5), (0.6, 0.3), (0.4, 0.7), (0.7, 0.6)):
+        p.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            tip.first.wait_for(state="visible", timeout=5_000)
+        except Exception:  # noqa: BLE001 -- try the next point
+            continue
+        if re.search(r"\d" + re.escape(decimal) + r"\d{3} V", tip.first.inner_text()):
+            break
+    text = tip.first.inner_text()
+    assert re.search(cell_word + r":?\s+P[1-5]C([1-9]|[1-4]\d|5[0-2])\b", text), text
+    assert re.search(r"\d{4}-\d{2}-\d{2}(?!\s*\d{2}:\d{2})", text), text  # a date, no clock time
+    assert re.search(r"-?\d+" + re.escape(decimal) + r"\d{3} V", text), text  # SAT with its unit
+    assert re.search(r"-?\d+" + re.escape(decimal) + r"\d mV", text), text  # deviation with its unit
+    assert "row" not in text.lower(), text
+    # The y axis names cells at every zoom: BokehJS's own ticker and formatter on two spans.
+    ticks = p.page.evaluate("""() => {
+        for (const doc of Bokeh.documents) for (const m of doc.all_models) {
+            if (m.constructor.__name__ !== "CustomJSTickFormatter") continue;
+            const axis = [...doc.all_models].find((a) => a.formatter === m);
+            const at = (lo, hi) => axis.ticker.get_ticks_no_defaults(lo, hi, null, axis.ticker.desired_num_ticks).major;
+            return {all: m.doFormat(at(0, 259), {loc: 0}), zoom: m.doFormat(at(60, 70), {loc: 0})};
+        }
+        return null;
+    }""")
+    assert ticks is not None, "no cell tick formatter"
+    assert {"P1C1", "P2C1", "P5C1"} <= set(ticks["all"]), ticks
+    assert len(ticks["zoom"]) >= 3 and all(re.fullmatch(r"P2C\d+", t) for t in ticks["zoom"]), ticks
+    legend = p.find(".heatmap-legend p").inner_text()  # the text sits in the pane's shadow root
+    assert ("magenta" in legend) and ("99" in legend), legend
+    p.shot(f"cells_hover_{lang}")
+    p.assert_clean()
+
+
 def _heatmap_span_days(p: Page) -> float:
     """Days the heatmap image spans: its glyph's dw (ms on the datetime axis), read from BokehJS."""
     ms = p.page.evaluate("""() => {

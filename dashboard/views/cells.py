@@ -88,14 +88,23 @@ class CellView(ViewBase):
             return info_message(str(exc))
         if not m.columns:
             return info_message(tr("no_data", self.state.lang))
-        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label)
+        lang = self.state.lang
+        extra = None
+        if self.state.heatmap == "sat":
+            # The hover shows each cell's distance from its pack's median beside its SAT.
+            dev = deviation_from_pack_median(m, info.cells_per_pack)
+            extra = {"deviation": (1000.0 * dev.values, tr("deviation", lang), "mV")}
+        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra)
+        clim = plots.robust_clim(m.values, symmetric=symmetric)
         plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
-                             title=f"{tr('heatmap', self.state.lang)}: {label}", cmap=cmap, symmetric=symmetric,
-                             lang=self.state.lang)
+                             title=f"{tr('heatmap', lang)}: {label}", cmap=cmap, symmetric=symmetric,
+                             lang=lang, clim=clim)
+        legend = pn.pane.Markdown(plots.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw"),
+                                  css_classes=["heatmap-legend"], sizing_mode="stretch_width")
         download = csv_download(lambda: _matrix_frame(m), f"{self.state.system}_{self.state.heatmap}.csv",
                                 tr("download_csv", self.state.lang))
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["cell-heatmap"]),
-                         download, sizing_mode="stretch_width")
+                         legend, download, sizing_mode="stretch_width")
 
     # -- SAT overview and surface ----------------------------------------------------------
 
@@ -151,7 +160,8 @@ class CellView(ViewBase):
         if sat is None:
             return self._missing("sat_matrix")
         m = sat_to_matrix(sat(self.state.system, *self.window()))
-        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", self.state.lang), lang=self.state.lang), backend="plotly")
+        lang = self.state.lang
+        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", lang), lang=lang), backend="plotly")
 
     # -- tables of the cell analytics --------------------------------------------------------
 
@@ -223,10 +233,10 @@ class CellView(ViewBase):
         x = (np.asarray(sat.days, dtype="datetime64[D]") - fits.day0).astype(np.int64).astype(float)
         y = sat.voltage_v[row]
         ok = np.isfinite(y)
+        loss = f"{number_text(fits.loss_pct_per_year[row], s.lang, 2)} {tr('unit_pct_per_year', s.lang)}"
         plot = plots.fit_plot(x[ok], y[ok], float(fits.slope_v_per_day[row]), float(fits.intercept_v[row]),
                               title=f"{tr('fit_plot', s.lang)}: P{pack}C{s.cell} ({self.fit_method}, "
-                                    f"R² {number_text(fits.r2[row], s.lang, 2)}, "
-                                    f"{number_text(fits.loss_pct_per_year[row], s.lang, 2)} {tr('unit_pct_per_year', s.lang)})",
+                                    f"R² {number_text(fits.r2[row], s.lang, 2)}, {loss})",
                               lang=s.lang)
         return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["fit-plot"])
 
