@@ -20,9 +20,27 @@ TIME_LABEL = "Time (Europe/Berlin)"
 MAX_DAILY_BARS = 62
 
 
+def tick_formats(lang: str, *, x_time: bool = True, y_number: bool = True) -> dict:
+    """HoloViews options that draw tick labels in the page's language: German numbers as 3,45 and
+    1.000, German dates as 05.09.2024 / 09.2024 (English keeps Bokeh's defaults)."""
+    if lang != "de":
+        return {}
+    from bokeh.models import CustomJSTickFormatter, DatetimeTickFormatter
+
+    out = {}
+    if x_time:
+        out["xformatter"] = DatetimeTickFormatter(days="%d.%m.", months="%m.%Y", years="%Y", hours="%H:%M",
+                                                  hourmin="%H:%M", minutes="%H:%M", context_which="all")
+    if y_number:
+        # The browser's own German number format (BokehJS's numbro ignores language="de").
+        out["yformatter"] = CustomJSTickFormatter(
+            code="return Number(tick).toLocaleString('de-DE', {maximumFractionDigits: 6});")
+    return out
+
+
 def series_plot(series: Series, *, label: str, color: str = PALETTE[0], band_label: str = "min/max",
                 height: int = 300, axis_label: str | None = None,
-                time_label: str = TIME_LABEL) -> hv.Overlay:
+                time_label: str = TIME_LABEL, lang: str = "en") -> hv.Overlay:
     """A line with its min/max band where the level keeps one; NaNs break the line at gaps.
 
     ``label`` names the line (legend); ``axis_label`` the y axis (default: the label).
@@ -35,9 +53,10 @@ def series_plot(series: Series, *, label: str, color: str = PALETTE[0], band_lab
     if series.min is not None and series.max is not None:
         band = hv.Area((t, series.min, series.max), tdim, [ydim, "max"], label=f"{label} {band_label}")
         parts.insert(0, band.opts(color=color, alpha=0.2, line_alpha=0))
+    ticks = tick_formats(lang)
     return hv.Overlay(parts).opts(
-        hv.opts.Curve(responsive=True, height=height, tools=["hover"], show_grid=True),
-        hv.opts.Area(responsive=True, height=height),
+        hv.opts.Curve(responsive=True, height=height, tools=["hover"], show_grid=True, **ticks),
+        hv.opts.Area(responsive=True, height=height, **ticks),
     )
 
 
@@ -67,6 +86,7 @@ def energy_bars(frame: pd.DataFrame, *, title: str, group: str = "kind", height:
     kdims = [hv.Dimension("period", label=tr("period", lang)), hv.Dimension(group, label=tr("energy_kind", lang))]
     bars = hv.Bars(frame, kdims, ydim)
     return bars.opts(title=title, responsive=True, height=height, tools=["hover"], xrotation=60,
+                     **tick_formats(lang, x_time=False),
                      show_legend=True, legend_position="top_left", multi_level=False,
                      color=hv.Cycle(list(PALETTE)), line_alpha=0)
 
@@ -195,8 +215,9 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
         ylabel=tr("cell", lang), xlabel=tr("day_local" if daily else "time", lang),
         hover_tooltips=tooltips, hover_formatters=formatters,
         # A hook: HoloViews sets the colour bar's title from the dimension after colorbar_opts.
-        hooks=[lambda plot, _element: setattr(plot.handles["colorbar"], "title", colorbar_title)],
+        hooks=[lambda plot, _element: _colorbar(plot, colorbar_title, lang)],
         title=title, symmetric=symmetric and clim is None, clipping_colors=clipping,
+        **tick_formats(lang, y_number=False),
         # Bokeh reports a wheel zoom to the server only once the plot has been still for
         # lod_timeout (500 ms by default); 50 ms still merges the ticks of one scroll.
         backend_opts={"plot.lod_interval": 50, "plot.lod_timeout": 50}, **opts,
@@ -204,6 +225,17 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     lines = [hv.HLine(p * cpp - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
              for p in range(1, n_packs)]
     return raster * hv.Overlay(lines)
+
+
+def _colorbar(plot, title: str, lang: str) -> None:
+    """The colour bar's title and, in German, its tick labels (set after HoloViews has set its own)."""
+    bar = plot.handles.get("colorbar")
+    if bar is None:
+        return
+    bar.title = title
+    fmt = tick_formats(lang, x_time=False).get("yformatter")
+    if fmt is not None:
+        bar.formatter = fmt
 
 
 def _daily(image: hv.Image) -> bool:
@@ -236,6 +268,7 @@ def alarm_segments(spans: pd.DataFrame, *, title: str, height: int = 260, lang: 
     """
     seg = hv.Segments(spans, ["start", "signal", "end", "signal"])
     return seg.opts(line_width=8, color="#d62728", responsive=True, height=height, title=title,
+                    **tick_formats(lang, y_number=False),
                     tools=["hover"], xlabel=tr("time", lang), ylabel=tr("signal_axis", lang))
 
 
@@ -262,4 +295,8 @@ def fit_plot(days: np.ndarray, values: np.ndarray, slope_per_day: float, interce
     x = np.array([np.nanmin(days), np.nanmax(days)]) if len(days) else np.array([0.0, 1.0])
     line = hv.Curve((x, intercept + slope_per_day * x), xdim, ydim, label=tr("fit_line", lang)).opts(
         color="#d62728", line_width=2)
-    return (pts * line).opts(title=title, responsive=True, height=280, show_grid=True)
+    numbers = tick_formats(lang, x_time=False)
+    if "yformatter" in numbers:
+        numbers["xformatter"] = numbers["yformatter"]
+    return (pts * line).opts(hv.opts.Scatter(**numbers), hv.opts.Curve(**numbers)).opts(
+        title=title, responsive=True, height=280, show_grid=True)

@@ -14,7 +14,7 @@ import pytest
 
 from api.app import create_app
 from api.graphiql import ASSETS_DIR, ASSETS_PATH, page_html
-from tests.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.dashboard_server import running_server
 
 MANIFEST = json.loads((ASSETS_DIR / "manifest.json").read_text())
 HTML_ACCEPT = {"accept": "text/html,application/xhtml+xml"}
@@ -84,41 +84,34 @@ def api_url(demo_store):
 
 
 @pytest.mark.browser
-def test_graphiql_runs_a_query_with_every_non_loopback_request_blocked(api_url):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; `make browser` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_graphiql_runs_a_query_with_every_non_loopback_request_blocked(api_url, browser):
     query = "{ systems(kind: BESS) { id kind } }"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            requested, blocked, errors = [], [], []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+    page = browser.new_page()  # the session's browser (tests/conftest.py)
+    requested, blocked, errors = [], [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
 
-            def guard(route):
-                url = route.request.url
-                requested.append(url)
-                host = urlsplit(url).hostname
-                if url.startswith("data:") or host in ("127.0.0.1", "localhost"):
-                    route.continue_()
-                else:
-                    blocked.append(url)
-                    route.abort()
+    def guard(route):
+        url = route.request.url
+        requested.append(url)
+        if url.startswith("data:") or urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
 
-            page.route("**/*", guard)
-            page.goto(f"{api_url}/graphql?q={query}")
-            editor = page.locator(".graphiql-query-editor .CodeMirror").first
-            editor.wait_for(state="visible", timeout=60_000)
-            assert "systems" in editor.inner_text()
-            page.locator(".graphiql-execute-button").click()
-            result = page.locator(".graphiql-response .CodeMirror")
-            result.get_by_text("ZHPESS232A230002").first.wait_for(timeout=60_000)
-            text = result.inner_text()
-            assert '"BESS"' in text and '"errors"' not in text, text
-            assert not blocked, blocked
-            assert any(u.endswith("graphiql.min.js") for u in requested), requested
-            assert not errors, errors
-        finally:
-            browser.close()
+    try:
+        page.route("**/*", guard)
+        page.goto(f"{api_url}/graphql?q={query}")
+        editor = page.locator(".graphiql-query-editor .CodeMirror").first
+        editor.wait_for(state="visible", timeout=60_000)
+        assert "systems" in editor.inner_text()
+        page.locator(".graphiql-execute-button").click()
+        result = page.locator(".graphiql-response .CodeMirror")
+        result.get_by_text("ZHPESS232A230002").first.wait_for(timeout=60_000)
+        text = result.inner_text()
+        assert '"BESS"' in text and '"errors"' not in text, text
+        assert not blocked, blocked
+        assert any(u.endswith("graphiql.min.js") for u in requested), requested
+        assert not errors, errors
+    finally:
+        page.close()

@@ -53,7 +53,8 @@ class ZoomSeries:
                  color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None,
                  axis_label: str | None = None, lang: str = "en") -> None:
         self._fetch, self._label, self._color, self._height, self._ylim = fetch, label, color, height, ylim
-        self._axis = {"axis_label": axis_label, "time_label": tr("time", lang), "band_label": tr("band", lang)}
+        self._axis = {"axis_label": axis_label, "time_label": tr("time", lang), "band_label": tr("band", lang),
+                      "lang": lang}
         # The first read happens now, so a failing query surfaces in the calling view as a message.
         self._first = self.last = fetch(None, None)
         self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])

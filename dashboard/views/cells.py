@@ -78,6 +78,24 @@ class CellView(ViewBase):
         m = self.service.cell_matrix(s.system, level=s.level, start=start, end=end)
         return m, f"{tr('raw', lang)} ({s.level})", "viridis", False
 
+    def _deviation_like(self, sat: Matrix) -> np.ndarray:
+        """The deviation matrix [mV] on the SAT matrix's rows and columns (NaN where it has none)."""
+        dev_fn = self._core("deviation_matrix")
+        if dev_fn is None:
+            dev = deviation_from_pack_median(sat, self.info().cells_per_pack)
+            return 1000.0 * dev.values if dev.unit == "V" else dev.values
+        dev = dev_fn(self.state.system, *self.window())
+        scale = 1000.0 if dev.unit == "V" else 1.0
+        out = np.full(sat.values.shape, np.nan)
+        rows = {r: i for i, r in enumerate(dev.rows)}
+        cols = {c: j for j, c in enumerate(dev.columns)}
+        ri = [(i, rows[r]) for i, r in enumerate(sat.rows) if r in rows]
+        cj = [(j, cols[c]) for j, c in enumerate(sat.columns) if c in cols]
+        if ri and cj:
+            (si, di), (sj, dj) = zip(*ri), zip(*cj)
+            out[np.ix_(si, sj)] = scale * np.asarray(dev.values)[np.ix_(di, dj)]
+        return out
+
     @param.depends("state.system", "state.range", "state.lang", "state.heatmap", "state.level")
     @guarded
     def heatmap(self):
@@ -91,9 +109,8 @@ class CellView(ViewBase):
         lang = self.state.lang
         extra = None
         if self.state.heatmap == "sat":
-            # The hover shows each cell's distance from its pack's median beside its SAT.
-            dev = deviation_from_pack_median(m, info.cells_per_pack)
-            extra = {"deviation": (1000.0 * dev.values, tr("deviation", lang), "mV")}
+            # The hover shows beside each SAT the deviation the deviation heatmap shows.
+            extra = {"deviation": (self._deviation_like(m), tr("deviation", lang), "mV")}
         image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra)
         clim = plots.robust_clim(m.values, symmetric=symmetric)
         plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
@@ -135,7 +152,8 @@ class CellView(ViewBase):
         curves = {k: hv.Curve((t[np.isfinite(v)], v[np.isfinite(v)]), tdim, ydim) for k, v in lines.items()}
         key = hv.Dimension("cell", label=tr("pack" if pack == 0 else "cell", self.state.lang))
         overlay = hv.NdOverlay(curves, kdims=key).opts(
-            hv.opts.Curve(line_width=1, tools=["hover"], responsive=True, height=320),
+            hv.opts.Curve(line_width=1, tools=["hover"], responsive=True, height=320,
+                          **plots.tick_formats(self.state.lang)),
             hv.opts.NdOverlay(responsive=True, height=320, show_legend=pack == 0,
                               title=tr("sat_overview", self.state.lang)))
         return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
@@ -206,7 +224,7 @@ class CellView(ViewBase):
         curves = {f"P{p}": hv.Curve((t[np.isfinite(tr_.mean_v[i])], tr_.mean_v[i][np.isfinite(tr_.mean_v[i])]),
                                     tdim, ydim) for i, p in enumerate(tr_.packs)}
         plot = hv.NdOverlay(curves, kdims=hv.Dimension("pack", label=tr("pack", lang))).opts(
-            hv.opts.Curve(tools=["hover"], line_width=1.5),
+            hv.opts.Curve(tools=["hover"], line_width=1.5, **plots.tick_formats(lang)),
             hv.opts.NdOverlay(responsive=True, height=300, title=tr("pack_trends", self.state.lang),
                               legend_position="right"))
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["pack-trends-plot"]),
