@@ -158,6 +158,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "severity_warning": ("warning", "Warnung"),
     "severity_critical": ("critical", "kritisch"),
     "kind_drift_outlier": ("drift outlier", "Drift-Ausreißer"),
+    "kind_pack_drift": ("pack drift", "Pack-Drift"),
     "kind_low_sat": ("low SAT", "niedrige SAT"),
     "kind_high_sat": ("high SAT", "hohe SAT"),
     "kind_high_spread": ("high spread", "hohe Streuung"),
