@@ -284,11 +284,15 @@ class MeterKpis:
     import_kwh: float | None = strawberry.field(description="Imported energy [kWh].")
     export_kwh: float | None = strawberry.field(description="Exported energy [kWh].")
     net_kwh: float | None = strawberry.field(description="Import minus export [kWh].")
-    peak_power_kw: float | None = strawberry.field(description="Highest active power [kW].")
+    peak_power_kw: float | None = strawberry.field(description="Highest active power (import side) [kW].")
+    peak_import_kw: float | None = strawberry.field(description="Highest import power, >= 0 [kW].")
+    peak_export_kw: float | None = strawberry.field(description="Highest export power as a positive number, >= 0 [kW].")
     mean_power_kw: float | None = strawberry.field(description="Mean active power [kW].")
     min_power_kw: float | None = strawberry.field(description="Lowest active power (negative = export) [kW].")
     mean_power_factor: float | None = strawberry.field(description="Mean absolute power factor [0..1].")
-    load_factor: float | None = strawberry.field(description="Mean over peak import power [0..1].")
+    load_factor: float | None = strawberry.field(
+        description="Mean import demand max(P, 0) over peak import power [0..1]; never negative, also for a meter "
+                    "that exports; null without import.")
     import_unattributed_kwh: float | None = strawberry.field(
         description="Import counted across gaps, not attributable to a time and not in importKwh [kWh].")
     export_unattributed_kwh: float | None = strawberry.field(
@@ -303,7 +307,8 @@ class MeterKpis:
         energy = next((b for b in k.basis if b.group == "energy"), None)
         return cls(**{f: num(getattr(k, f)) for f in (
             "import_kwh", "export_kwh", "net_kwh", "peak_power_kw", "mean_power_kw", "min_power_kw",
-            "mean_power_factor", "load_factor", "import_unattributed_kwh", "export_unattributed_kwh")},
+            "mean_power_factor", "load_factor", "import_unattributed_kwh", "export_unattributed_kwh",
+            "peak_import_kw", "peak_export_kw")},
             unattributed=[UnattributedEnergy.of(u) for u in k.unattributed],
             coverage=num(energy.coverage) if energy else None, basis=bases(k.basis))
 
@@ -316,6 +321,8 @@ class BessKpis:
     soh_latest_pct: float | None = strawberry.field(description="Latest state of health reported by the BMS [%]; "
                                                     "see capacity for SOH from the data.")
     soh_trend_pct_per_year: float | None = strawberry.field(description="Trend of the state of health [%/year].")
+    soh_trend_p_value: float | None = strawberry.field(
+        description="p-value of that trend (slope = 0, two-sided); show the trend only below 0.05 [1].")
     cycles: Cycles = strawberry.field(description="Equivalent full cycles and throughput.")
     round_trip_efficiency: float | None = strawberry.field(
         description="AC: PCS discharged over charged energy [0..1]; null below one full charge of throughput.")
@@ -345,7 +352,7 @@ class BessKpis:
     def of(cls, k: results.BessKpis) -> "BessKpis":
         plain = {f: num(getattr(k, f)) for f in (
             "soc_min_pct", "soc_mean_pct", "soc_max_pct", "soh_latest_pct", "soh_trend_pct_per_year",
-            "round_trip_efficiency", "round_trip_efficiency_with_aux", "aux_kwh", "pcs_peak_discharge_kw",
+            "soh_trend_p_value", "round_trip_efficiency", "round_trip_efficiency_with_aux", "aux_kwh", "pcs_peak_discharge_kw",
             "pcs_peak_charge_kw", "round_trip_efficiency_dc", "round_trip_efficiency_dc_with_aux",
             "dc_charged_kwh", "dc_discharged_kwh", "aux_unattributed_kwh")}
         return cls(**plain, cycles=Cycles.of(k.cycles), basis=bases(k.basis),

@@ -100,3 +100,16 @@ def test_one_day_of_rounded_soh_is_not_a_trend(service):
     assert not (k.soh_trend_p_value < 0.05)  # NaN or large: the dashboard shows no trend
     whole = service.kpis(sid)
     assert whole.soh_trend_pct_per_year < 0 and whole.soh_trend_p_value < 1e-6  # the demo's real fade
+
+
+
+def test_peaks_and_soh_p_value_reach_graphql(service):
+    """The schema carries the separate peaks and the SOH trend's p-value that the core computes."""
+    from api.schema import schema
+
+    sdl = str(schema)
+    for field in ("peakImportKw", "peakExportKw", "sohTrendPValue"):
+        assert field in sdl
+    meter = next(s for s in service.systems() if s.kind.value == "meter")
+    m = service.kpis(meter.id)
+    assert m.peak_import_kw >= 0 and m.peak_export_kw >= 0 and 0 <= m.load_factor <= 1
