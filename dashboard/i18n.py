@@ -113,6 +113,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "no_events": ("No pack events found.", "Keine Pack-Ereignisse gefunden."),
     "events": ("Pack events", "Pack-Ereignisse"),
     "day": ("Day", "Tag"),
+    "bad_link": ("Some values in the link could not be used and were reset to their defaults: {names}.",
+                 "Einige Werte im Link waren ungültig und wurden auf den Standard zurückgesetzt: {names}."),
+    "page_failed": ("This page could not be built; the error has been logged.",
+                    "Diese Seite konnte nicht aufgebaut werden; der Fehler wurde protokolliert."),
 }
 
 

@@ -15,7 +15,7 @@ from data.glossary import SystemKind
 from dashboard import plots
 from dashboard.i18n import tr
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import format_value, guarded, info_message
+from dashboard.widgets import escape_html, format_value, guarded, info_message
 
 # The signal a system is compared by unless the user picks another: its power.
 DEFAULT_SIGNAL = {SystemKind.METER: "com_ap", SystemKind.BESS: "pcs1_ap"}
@@ -84,7 +84,8 @@ class CompareView(ViewBase):
         start, end = self._window_both()
         cols = {}
         for sys_id in (self.state.system, self.state.other):
-            cols[sys_id] = _kpi_rows(self.service.kpis(sys_id, start, end), lang)
+            # Tabulator renders column titles as HTML: a system id is text.
+            cols[escape_html(sys_id)] = _kpi_rows(self.service.kpis(sys_id, start, end), lang)
         frame = pd.DataFrame(cols).reset_index(names=tr("kpis", lang)).fillna("–")
         return pn.widgets.Tabulator(frame, disabled=True, show_index=False, sizing_mode="stretch_width",
                                     css_classes=["compare-kpis"], layout="fit_data_stretch")
