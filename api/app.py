@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api.auth import AuthGate, parse_tokens
 from api.guard import LoadShed, ShedQueue, TrustedHosts, allowed_hosts_from_env, shed_limits_from_env
 from api.http import BodyLimit, GraphQLApp, RequestLog, cors_origins_from_env, health_endpoint, token_from_env
-from api.limits import MAX_BODY_BYTES
+from api.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
 from api.schema import schema
 from core.service import QueryService
 from data.store import StoreError
@@ -44,7 +44,7 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
                cors_origins: list[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                warm: bool = False, warm_ups: tuple[Callable[[QueryService], object], ...] = (),
                graphiql: bool = True, allowed_hosts: tuple[str, ...] | None = None,
-               shed: ShedQueue | None = None) -> FastAPI:
+               shed: ShedQueue | None = None, body_timeout_s: float = BODY_READ_TIMEOUT_S) -> FastAPI:
     """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz, and the guards of every route.
 
     ``service`` is a QueryService or a store path (None: $BESS_STORE, else ./.bess/store).
@@ -82,7 +82,7 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     app.add_route("/healthz", health_endpoint(service, lambda: shed.stats().as_dict()), methods=["GET"])
     # Added innermost first: the request log wraps everything, so refused requests are logged too.
     # Order from outside: log, Host check, CORS, token, load shedding, body cap, app.
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(BodyLimit, limit=max_body_bytes, timeout_s=body_timeout_s)
     app.add_middleware(LoadShed, queue=shed)
     if tokens:
         app.add_middleware(AuthGate, tokens=tokens)

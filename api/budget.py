@@ -15,8 +15,10 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from api.errors import LIMIT
-from api.limits import MAX_REQUEST_POINTS, MAX_REQUEST_ROWS
+from api.args import checked_series_range
+from api.errors import LIMIT, ApiError
+from api.limits import MAX_MATRIX_COLUMNS, MAX_REQUEST_POINTS, MAX_REQUEST_ROWS, check_points
+from api.types import Resolution
 from core.lod import choose_level
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
@@ -163,6 +165,8 @@ class Estimator:
             lo, hi = self._window(system, args)
             level = _enum(args.get("resolution", "1d"))
             level = "1d" if level == "auto" else level
+            if level == "raw" or (hi - lo) / LEVEL_SECONDS[level] > MAX_MATRIX_COLUMNS:
+                return  # the field's own cap refuses it, before any read, with its own message
             rows = rows_in_window(self.stats.get((system.id, "cell_v", level), (0, 0.0, 0.0)), lo, hi)
             self.cost.add(rows, rows, f"{where} ({system.id})", times)
         elif type_name == "Bess" and name == "packs":
@@ -185,6 +189,12 @@ class Estimator:
         if hi <= lo:
             return 0.0, 0.0
         max_points = int(args.get("maxPoints", args.get("max_points", 2000)))
+        try:  # what a field's own caps refuse (before any read, with their own message) costs nothing
+            checked_series_range(system, args.get("from_", args.get("from")), args.get("to"),
+                                 Resolution(_enum(args.get("resolution", "auto"))))
+            check_points(max_points)
+        except ApiError:
+            return 0.0, 0.0
         levels = tuple(lv for lv in LEVEL_SECONDS if (system.id, unit, lv) in self.stats)
         if not levels:
             return 0.0, 0.0  # unknown signal: NOT_FOUND at execution

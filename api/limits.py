@@ -29,9 +29,10 @@ MAX_RAW_DAYS = 92
 # Rows a series at an aggregated level may read before downsampling.
 MAX_ROWS_READ = 2_000_000
 # One request's budget, summed over all its fields (aliases included), checked before any read
-# (api/budget.py): rows read from the store (~16 B each in memory, ~250 MB at the cap) and points or
-# matrix values returned (~20 B each as JSON).
-MAX_REQUEST_ROWS = 15_000_000
+# (api/budget.py): rows read from the store (~16 B each as arrays, a few hundred MB at the cap) and points or
+# matrix values returned (~20 B each as JSON). 8 M rows: one RAW series of 1-second data over the
+# longest RAW window (92 days, 7.95 M rows) fits, two do not.
+MAX_REQUEST_ROWS = 8_000_000
 MAX_REQUEST_POINTS = 1_000_000
 
 
