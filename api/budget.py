@@ -59,8 +59,11 @@ def output_stats(manifest: dict) -> dict[tuple[str, str, str], tuple[int, float,
     for sid, system in (manifest.get("systems") or {}).items():
         for unit, entry in (system.get("units") or {}).items():
             for level, written in (entry.get("outputs") or {}).items():
-                out[(sid, unit, level)] = (int(written["rows"]), _epoch_s(written["ts_min"]),
-                                           _epoch_s(written["ts_max"]))
+                try:
+                    out[(sid, unit, level)] = (int(written["rows"]), _epoch_s(written["ts_min"]),
+                                               _epoch_s(written["ts_max"]))
+                except (KeyError, TypeError, ValueError, AttributeError):  # an empty output: nothing to read
+                    continue
     return out
 
 
