@@ -38,3 +38,19 @@ def service(demo_store):
     from core.service import QueryService
 
     return QueryService(demo_store)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright, one per session: the sync API allows only one
+    Playwright per process, so every browser test module shares this one."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboard_server import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; `make browser` installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

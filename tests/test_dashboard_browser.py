@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.dashboard_server import CHROMIUM, running_server  # the browser fixture is in conftest.py
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +24,6 @@ def base_url(demo_store):
 
     with running_server(build_app(demo_store, warm=True)) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Page:

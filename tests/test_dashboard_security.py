@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from data.ingest import ingest
-from tests.dashboard_server import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.dashboard_server import running_server  # the browser fixture is in conftest.py
 from tests.reliability_corpus import CLEAN_BESS, CLEAN_METER, write_clean
 
 pytestmark = pytest.mark.browser
@@ -53,18 +53,6 @@ def evil_store(tmp_path_factory) -> Path:
     assert ingest([base / "in"], store, progress=False).published_version
     rename_system(store, CLEAN_METER, EVIL)
     return store
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; `make browser` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
