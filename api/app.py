@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
+from api.auth import AuthGate, parse_tokens
 from api.graphiql import LocalGraphiQLApp, mount_assets
-from api.http import (
-    BearerAuth, BodyLimit, RequestLog, cors_origins_from_env, health_endpoint, token_from_env,
-)
-from api.limits import MAX_BODY_BYTES
+from api.guard import LoadShed, ShedQueue, TrustedHosts, allowed_hosts_from_env, shed_limits_from_env
+from api.http import BodyLimit, RequestLog, cors_origins_from_env, health_endpoint, token_from_env
+from api.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
 from api.schema import schema
 from core.service import QueryService
 from data.store import StoreError
@@ -44,18 +44,23 @@ def warm_up(service: QueryService) -> None:
 def create_app(service: QueryService | str | Path | None = None, *, token: str | None | object = _UNSET,
                cors_origins: list[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                warm: bool = False, warm_ups: tuple[Callable[[QueryService], object], ...] = (),
-               graphiql: bool = True) -> FastAPI:
-    """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz.
+               graphiql: bool = True, allowed_hosts: tuple[str, ...] | None = None,
+               shed: ShedQueue | None = None, body_timeout_s: float = BODY_READ_TIMEOUT_S) -> FastAPI:
+    """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz, and the guards of every route.
 
     ``service`` is a QueryService or a store path (None: $BESS_STORE, else ./.bess/store).
-    ``token`` defaults to $BESS_API_TOKEN (None: no token); ``cors_origins`` to $BESS_CORS_ORIGINS.
+    ``token`` defaults to $BESS_API_TOKEN (None: no token; several comma-separated); with a token every
+    route but /healthz needs it, including the dashboard that api.server adds later.
+    ``cors_origins`` defaults to $BESS_CORS_ORIGINS, ``allowed_hosts`` (Host header names) to loopback
+    plus $BESS_ALLOWED_HOSTS, ``shed`` (the GraphQL request queue) to $BESS_MAX_ACTIVE/$BESS_MAX_QUEUE.
     ``warm`` compiles the kernels at startup, then runs each of ``warm_ups`` (e.g. the dashboard's).
-    The dashboard itself is added by api.server, not here.
     """
     if not isinstance(service, QueryService):
         service = QueryService(service)
-    token = token_from_env() if token is _UNSET else token
+    tokens = parse_tokens(token_from_env() if token is _UNSET else token)
     origins = cors_origins_from_env() if cors_origins is None else cors_origins
+    hosts = allowed_hosts_from_env() if allowed_hosts is None else allowed_hosts
+    shed = shed if shed is not None else ShedQueue(*shed_limits_from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,18 +75,24 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
 
     app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.service = service
+    app.state.shed = shed
+    # GET stays for links and caches; Strawberry runs only queries over GET (a mutation is a 400),
+    # and this schema has no mutations at all. GraphiQL's page and assets are served from here.
     graphql = LocalGraphiQLApp(schema, service, graphql_ide="graphiql" if graphiql else None)
     app.add_route("/graphql", graphql, methods=["GET", "POST"])
     if graphiql:
         mount_assets(app)
-    app.add_route("/healthz", health_endpoint(service), methods=["GET"])
+    app.add_route("/healthz", health_endpoint(service, lambda: shed.stats().as_dict()), methods=["GET"])
     # Added innermost first: the request log wraps everything, so refused requests are logged too.
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
-    if token:
-        app.add_middleware(BearerAuth, token=token)
+    # Order from outside: log, Host check, CORS, token, load shedding, body cap, app.
+    app.add_middleware(BodyLimit, limit=max_body_bytes, timeout_s=body_timeout_s)
+    app.add_middleware(LoadShed, queue=shed)
+    if tokens:
+        app.add_middleware(AuthGate, tokens=tokens)
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["Authorization", "Content-Type"], max_age=600)
+    app.add_middleware(TrustedHosts, allowed=hosts)
     app.add_middleware(RequestLog)
     return app
 

@@ -21,12 +21,17 @@ UNAVAILABLE = "UNAVAILABLE"
 INTERNAL = "INTERNAL"
 
 INTERNAL_MESSAGE = "Internal server error; it has been logged."
+MAX_MESSAGE_CHARS = 500
 UNAVAILABLE_MESSAGE = "The data store is not available (nothing published yet); see /healthz."
 # Messages of the parser and of Strawberry's limit validators (tests pin each one).
 _LIMIT_RE = re.compile(
     r"Document contains more than \d+ (tokens|comments)|Source contains more than \d+ code points"
     r"|exceeds maximum operation depth|aliases found\. Allowed"
 )
+
+
+# Exceptions that, raised while parsing, validating or coercing the request, mean bad input.
+_INPUT_ERRORS = (GraphQLError, ValueError, TypeError, OverflowError, RecursionError)
 
 
 class ApiError(Exception):
@@ -52,6 +57,10 @@ def classify(error: GraphQLError) -> str:
         return UNAVAILABLE
     if isinstance(orig, GraphQLError) and (orig.extensions or {}).get("code"):
         return orig.extensions["code"]
+    if error.path is None and isinstance(orig, _INPUT_ERRORS):
+        # Before execution (no path) the only input is the client's: a variable that does not coerce
+        # (NaN, 1.5 or [1] for Int!), a 5,000-digit literal (ValueError), input nested too deeply.
+        return BAD_INPUT
     if orig is None:
         if (error.extensions or {}).get("code"):
             return error.extensions["code"]
@@ -70,7 +79,10 @@ def shape(error: GraphQLError) -> GraphQLError:
         return GraphQLError(INTERNAL_MESSAGE, extensions={"code": code})
     if code == UNAVAILABLE:
         return GraphQLError(UNAVAILABLE_MESSAGE, path=error.path, extensions={"code": code})
-    return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+    message = error.message
+    if len(message) > MAX_MESSAGE_CHARS:  # a 5,000-digit literal is not echoed back in full
+        message = message[:MAX_MESSAGE_CHARS] + "…"
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
                         path=error.path, extensions={"code": code})
 
 

@@ -1,13 +1,13 @@
-"""ASGI pieces around the schema: orjson responses, token, body cap, request log, health."""
+"""ASGI pieces around the schema: orjson requests and responses, body cap, request log, health."""
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import importlib.metadata
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from starlette.requests import Request
@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 from cross_web import HTTPException  # the exception Strawberry's HTTP views turn into a status
 
 from api.context import Context
-from api.limits import MAX_BODY_BYTES
+from api.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES, MAX_JSON_DEPTH
 from core.service import QueryService
 from data.store import StoreError
 from data.verify import store_health, unavailable_reason
@@ -42,6 +42,16 @@ class GraphQLApp(GraphQL):
         super().__init__(schema, **kwargs)
         self.service = service
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:  # a request that is not GraphQL: its status, a JSON body with a code
+            response = _json(exc.status_code, _error_body("BAD_INPUT", exc.reason))
+        await response(scope, receive, send)
+
     async def get_context(self, request, response) -> Context:  # noqa: ANN001
         # One request, one store version, even while an ingest publishes a new one.
         try:
@@ -52,6 +62,18 @@ class GraphQLApp(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strict JSON (no NaN/Infinity, no lone surrogates; integers beyond 64 bits become floats, which
+        # an Int argument then refuses as BAD_INPUT), and the nesting is checked before any parsing.
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        depth = json_depth(raw)
+        if depth > MAX_JSON_DEPTH:
+            raise HTTPException(400, f"JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"Unable to parse request body as JSON: {exc}") from None
 
     def parse_json(self, data: str | bytes) -> Any:
         # Strawberry calls .get() on whatever the body decodes to: refuse non-objects with a 400 first.
@@ -89,39 +111,15 @@ class RequestLog:
                      (time.perf_counter() - t0) * 1000, seen["bytes"])
 
 
-class BearerAuth:
-    """When a token is configured, requests under ``prefix`` need ``Authorization: Bearer <token>`` (else 401)."""
-
-    def __init__(self, app: ASGIApp, token: str, prefix: str = "/graphql") -> None:
-        self.app = app
-        self.token = token.encode()
-        self.prefix = prefix
-
-    @staticmethod
-    def _is_ide_page(scope: Scope) -> bool:
-        """The GraphiQL page itself (static HTML, no query): open, so the token can be typed into its Headers tab."""
-        accept = dict(scope["headers"]).get(b"accept", b"")
-        return scope["method"] == "GET" and not scope.get("query_string") and b"text/html" in accept
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] != "OPTIONS"
-                and not self._is_ide_page(scope)):
-            header = dict(scope["headers"]).get(b"authorization", b"")
-            scheme, _, given = header.partition(b" ")
-            if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
-                body = _error_body("UNAUTHENTICATED", "missing or wrong bearer token (Authorization: Bearer <token>)")
-                await _json(401, body, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 class BodyLimit:
     """Refuses request bodies over ``limit`` bytes under ``prefix`` with 413, before the app parses them."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/graphql") -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/graphql",
+                 timeout_s: float = BODY_READ_TIMEOUT_S) -> None:
         self.app = app
         self.limit = limit
         self.prefix = prefix
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -135,7 +133,12 @@ class BodyLimit:
         # Bodies are small by definition here: buffer up to the limit, then replay to the app.
         chunks, size, more = [], 0, True
         while more:
-            message = await receive()
+            try:  # a body trickled in byte by byte (slowloris) would hold its slot forever
+                message = await asyncio.wait_for(receive(), self.timeout_s)
+            except asyncio.TimeoutError:
+                await _json(408, _error_body("BAD_INPUT", f"request body not received within {self.timeout_s:.0f} s"),
+                            {"Connection": "close"})(scope, receive, send)
+                return
             if message["type"] != "http.request":
                 break
             chunks.append(message.get("body", b""))
@@ -158,8 +161,38 @@ class BodyLimit:
 
 
 def token_from_env() -> str | None:
+    """$BESS_API_TOKEN as set (one token or several, comma-separated); None when unset or empty."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     return token or None
+
+
+def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without parsing (strings skipped): the
+    depth once it exceeds ``limit`` (counting stops there), else some number <= ``limit``. Linear in the
+    size, and free when the text has too few brackets to exceed the limit."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return 0 if not (b"[" in data or b"{" in data) else 1  # cannot exceed the limit
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def cors_origins_from_env() -> list[str]:
@@ -173,9 +206,12 @@ def package_version() -> str:
         return "unknown"
 
 
-def health(service: QueryService) -> tuple[int, dict]:
-    """Store status, software version and manifest info; 503 when no store is published."""
+def health(service: QueryService, load: Callable[[], dict] | None = None) -> tuple[int, dict]:
+    """Store status, software version, manifest info and (``load``) the request queue; 503 when no store
+    is published."""
     out: dict[str, Any] = {"status": "ok", "version": package_version()}
+    if load is not None:
+        out["load"] = load()
     try:
         snap = service.snapshot()
 
@@ -198,11 +234,11 @@ def health(service: QueryService) -> tuple[int, dict]:
     return 200, out
 
 
-def health_endpoint(service: QueryService):
+def health_endpoint(service: QueryService, load: Callable[[], dict] | None = None):
     async def healthz(request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
 
-        status, body = await run_in_threadpool(health, service)
+        status, body = await run_in_threadpool(health, service, load)
         return _json(status, body, {"Cache-Control": "no-store"})
 
     return healthz

@@ -16,6 +16,10 @@ MAX_TOKENS = 2_000
 MAX_COMMENTS = 200
 MAX_QUERY_CHARS = 20_000
 MAX_BODY_BYTES = 64 * 1024
+# Deepest JSON nesting of a request body; real variables nest 2 or 3 levels.
+MAX_JSON_DEPTH = 64
+# A body that has not arrived in full within this time is refused (408).
+BODY_READ_TIMEOUT_S = 10.0
 MAX_POINTS = 10_000
 MAX_RANGE_DAYS = 3_660
 MAX_CELL_SERIES = 104  # two packs of per-cell series in one request
@@ -24,6 +28,12 @@ MAX_MATRIX_COLUMNS = 2_000  # 260 cells x 2,000 bins = 520,000 values
 MAX_RAW_DAYS = 92
 # Rows a series at an aggregated level may read before downsampling.
 MAX_ROWS_READ = 2_000_000
+# One request's budget, summed over all its fields (aliases included), checked before any read
+# (api/budget.py): rows read from the store (~16 B each as arrays, a few hundred MB at the cap) and points or
+# matrix values returned (~20 B each as JSON). 8 M rows: one RAW series of 1-second data over the
+# longest RAW window (92 days, 7.95 M rows) fits, two do not.
+MAX_REQUEST_ROWS = 8_000_000
+MAX_REQUEST_POINTS = 1_000_000
 
 
 class ParseLimits(SchemaExtension):
@@ -39,8 +49,10 @@ class ParseLimits(SchemaExtension):
 
 def schema_extensions() -> list:
     """Fresh limit extensions for one schema."""
+    from api.budget import RequestBudget
+
     return [ParseLimits, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), FragmentFanoutLimiter]
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), FragmentFanoutLimiter, RequestBudget]
 
 
 def check_points(max_points: int) -> int:

@@ -49,12 +49,15 @@ class Dashboard(pn.viewable.Viewer):
     state = param.ClassSelector(class_=DashboardState, doc="The session's shared, URL-synced inputs.")
     service = param.Parameter(doc="core.service.QueryService, called in process.")
     plotly = param.Boolean(default=False, doc="Whether this page loaded plotly.js (see page_extensions).")
+    bad_link = param.List(default=[], doc="URL parameters whose values could not be used (shown once).")
 
     def __init__(self, **params) -> None:
         params.setdefault("state", DashboardState())
         super().__init__(**params)
         self._views: dict[str, pn.viewable.Viewer] = {}
-        self.state.param.watch(self._fix_system, ["view"])
+        # Also when the browser reports its URL (Location sync): an unknown or undecodable id there
+        # falls back to a valid one instead of an error on every part of the screen.
+        self.state.param.watch(self._fix_system, ["view", "system", "other"])
 
     # -- systems per view -----------------------------------------------------------------
 
@@ -135,10 +138,15 @@ class Dashboard(pn.viewable.Viewer):
         try:
             if not self.systems_for(self.state.view):
                 return info_message(tr("no_systems", self.state.lang))
-            return self.view_for(self.state.view)
+            view = self.view_for(self.state.view)
         except Exception as exc:  # a missing store or a broken view is a message, never a broken page
             log.exception("dashboard main area failed")
             return error_message(exc, self.state.lang)
+        if self.bad_link:  # names only (never the values: they are whatever the link carried)
+            note = pn.pane.Alert(tr("bad_link", self.state.lang, names=", ".join(self.bad_link)),
+                                 alert_type="warning", css_classes=["link-warning"])
+            return pn.Column(note, view, sizing_mode="stretch_width")
+        return view
 
     def __panel__(self):
         template = pn.template.BootstrapTemplate(
@@ -152,14 +160,32 @@ class Dashboard(pn.viewable.Viewer):
 def build_page(service) -> pn.template.BaseTemplate:
     """One session's page: state from the URL, navigation, the chosen screen."""
     state = DashboardState()
-    state_from_request(state)
+    bad = state_from_request(state)
     # Called inside the session, pn.extension names the libraries of this page only.
     extensions = page_extensions(state)
     pn.extension(*extensions)
     sync_url(state)
-    dash = Dashboard(state=state, service=service, plotly="plotly" in extensions)
+    dash = Dashboard(state=state, service=service, plotly="plotly" in extensions, bad_link=bad)
     dash._fix_system()
     return dash.__panel__()
+
+
+def safe_page(service):
+    """build_page, or a plain message when it fails: Panel would put the traceback (with server
+    paths) on the page; here it goes to the log only."""
+    try:
+        return build_page(service)
+    except Exception:  # noqa: BLE001 -- whatever failed, the visitor gets a message and no internals
+        log.exception("dashboard page failed")
+        lang = "de" if _first_arg("lang") == "de" else "en"
+        return pn.pane.Alert(tr("page_failed", lang), alert_type="danger", css_classes=["view-error"])
+
+
+def _first_arg(name: str) -> str:
+    try:
+        return (pn.state.session_args or {}).get(name, [b""])[0].decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001
+        return ""
 
 
 def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> None:
@@ -182,7 +208,7 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
 
     _extensions()
     route = path if path.startswith("/") else "/" + path
-    add_applications({route: lambda: build_page(service)}, app=app, title=title)
+    add_applications({route: lambda: safe_page(service)}, app=app, title=title)
     _add_favicon(app)
 
 

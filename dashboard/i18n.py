@@ -204,6 +204,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "page_title": ("Show page", "Seite zeigen"),
     "page_size": ("Page size", "Zeilen je Seite"),
     "page_all": ("All", "Alle"),
+    "bad_link": ("Some values in the link could not be used and were reset to their defaults: {names}.",
+                 "Einige Werte im Link waren ungültig und wurden auf den Standard zurückgesetzt: {names}."),
+    "page_failed": ("This page could not be built; the error has been logged.",
+                    "Diese Seite konnte nicht aufgebaut werden; der Fehler wurde protokolliert."),
 }
 
 

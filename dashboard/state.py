@@ -52,32 +52,36 @@ def sync_url(state: DashboardState) -> None:
         loc.sync(state, {name: name for name in URL_PARAMS}, on_error=lambda bad: _apply_valid(state, bad))
 
 
-def state_from_request(state: DashboardState) -> None:
-    """Apply the page request's query before anything renders.
+def state_from_request(state: DashboardState) -> list[str]:
+    """Apply the page request's query before anything renders; returns the names of the parameters
+    whose values could not be used (they keep their defaults, and the page says so).
 
     Without this the default screen is built first and replaced once the browser reports its
     URL, which costs the first visitor the render time of a screen they never asked for.
     """
     args = pn.state.session_args or {}
-    values = {}
+    values, bad = {}, []
     for name in URL_PARAMS:
         if name in args and args[name]:
-            raw = args[name][0]
-            raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            try:
+            try:  # decoding is inside: ?system=%ff is bytes that are not UTF-8
+                raw = args[name][0]
+                raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
                 if name == "surface":
                     values[name] = raw.lower() in ("true", "1")
                 else:
                     values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw
-            except (ValueError, TypeError):
-                continue
-    _apply_valid(state, values)
+            except (ValueError, TypeError):  # UnicodeDecodeError is a ValueError
+                bad.append(name)
+    return bad + _apply_valid(state, values)
 
 
-def _apply_valid(state: DashboardState, values: dict) -> None:
-    """Apply the URL values one by one so one bad value (view=foo) does not drop the others."""
+def _apply_valid(state: DashboardState, values: dict) -> list[str]:
+    """Apply the URL values one by one so one bad value (view=foo) does not drop the others; returns the
+    names of those refused."""
+    bad = []
     for name, value in values.items():
         try:
             state.param.update(**{name: value})
         except (ValueError, TypeError):
-            pass  # a hand-edited link keeps the default for what it got wrong
+            bad.append(name)  # a hand-edited link keeps the default for what it got wrong
+    return bad

@@ -84,16 +84,33 @@ def kpi_tile(label: str | Shown, value: float | None = None, unit: str = "", *, 
 
 
 def kpi_group(title: str, tiles: list[pn.pane.HTML]) -> pn.Column:
-    return pn.Column(pn.pane.Markdown(f"#### {title}", margin=(0, 10)), pn.FlexBox(*tiles), css_classes=["kpi-group"])
+    return pn.Column(pn.pane.Markdown(f"#### {escape_markdown(title)}", margin=(0, 10)), pn.FlexBox(*tiles), css_classes=["kpi-group"])
 
 
 def error_message(exc: BaseException, lang: str) -> pn.pane.Alert:
     """An error as a readable message on the page (the page itself keeps working)."""
-    return pn.pane.Alert(f"**{tr('error', lang)}:** {exc}", alert_type="danger", css_classes=["view-error"])
+    # The message may carry names from the store or the link: escaped, so it is text, never markup.
+    return pn.pane.Alert(f"**{tr('error', lang)}:** {escape_markdown(str(exc))}", alert_type="danger",
+                         css_classes=["view-error"])
 
 
 def info_message(text: str) -> pn.pane.Alert:
-    return pn.pane.Alert(text, alert_type="info", css_classes=["view-info"])
+    return pn.pane.Alert(escape_markdown(text), alert_type="info", css_classes=["view-info"])
+
+
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_MARKDOWN_CHARS = set("\\`*_{}[]()#+-.!|~")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally inside Markdown: HTML's special characters as entities, Markdown's
+    markup characters backslash-escaped (so a name can neither add a tag nor a link)."""
+    return "".join(_HTML_ENTITIES.get(c) or ("\\" + c if c in _MARKDOWN_CHARS else c) for c in text)
+
+
+def escape_html(text: object) -> str:
+    """A name (system, signal, ...) as text inside HTML, e.g. a table's column title."""
+    return escape(str(text), quote=True)
 
 
 def guarded(method: Callable) -> Callable:

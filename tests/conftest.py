@@ -42,7 +42,8 @@ def service(demo_store):
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium for all browser tests (Playwright's sync API allows one per process)."""
+    """Headless Debian Chromium through Playwright, one per session: the sync API allows only one
+    Playwright per process, so every browser test module shares this one."""
     from playwright.sync_api import sync_playwright
 
     from tests.dashboard_server import CHROMIUM, CHROMIUM_ARGS

@@ -24,7 +24,9 @@ schemathesis.graphql.scalar("DateTime", st.one_of(
 
 @pytest.fixture(scope="module")
 def graphql_app(service):
-    return create_app(QueryService(service.store), token=None, cors_origins=[])
+    # Schemathesis' in-process client sends Host: testserver.
+    return create_app(QueryService(service.store), token=None, cors_origins=[],
+                      allowed_hosts=("testserver", "localhost", "127.0.0.1"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.dashboard_server import CHROMIUM, running_server
+from tests.dashboard_server import CHROMIUM, running_server  # the browser fixture is in conftest.py
 
 pytestmark = pytest.mark.browser
 

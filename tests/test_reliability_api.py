@@ -259,6 +259,7 @@ def test_load_smoke_zero_errors(served):
                       duration_s=None)
     assert result.requests == 8 * 40
     assert result.errors == 0, result.error_examples
+    assert result.shed == 0  # 8 clients are within the queue: nothing is shed
     assert_normal_query_works(server.url)
 
 

@@ -13,7 +13,7 @@ from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.numbers import MISSING
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import guarded, info_message
+from dashboard.widgets import escape_html, guarded, info_message
 
 # The signal a system is compared by unless the user picks another: its power.
 DEFAULT_SIGNAL = {SystemKind.METER: "com_ap", SystemKind.BESS: "pcs1_ap"}
@@ -84,7 +84,9 @@ class CompareView(ViewBase):
     def kpi_table(self):
         lang = self.state.lang
         start, end = self._window_both()
-        frame = kpi_frame({s: self.service.kpis(s, start, end) for s in (self.state.system, self.state.other)}, lang)
+        # Tabulator renders column titles as HTML: a system id is text.
+        frame = kpi_frame({escape_html(s): self.service.kpis(s, start, end)
+                           for s in (self.state.system, self.state.other)}, lang)
         return pn.widgets.Tabulator(frame, disabled=True, show_index=False, sizing_mode="stretch_width",
                                     css_classes=["compare-kpis"], layout="fit_data_stretch")
 

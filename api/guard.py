@@ -1,0 +1,211 @@
+"""Request guards in front of the app: trusted Host headers and load shedding (bounded in-flight queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import deque
+from dataclasses import dataclass
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger("bess.http")
+
+ALLOWED_HOSTS_ENV = "BESS_ALLOWED_HOSTS"
+# Loopback only by default: a DNS-rebinding page on evil.example resolving to 127.0.0.1 sends
+# Host: evil.example and is refused.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+MAX_ACTIVE_ENV = "BESS_MAX_ACTIVE"
+MAX_QUEUE_ENV = "BESS_MAX_QUEUE"
+MAX_WAIT_ENV = "BESS_MAX_QUEUE_WAIT_S"
+# 2 cores and the GIL: more than a few GraphQL requests at once only share the same CPU. 4 run,
+# 28 wait (32 in flight, the load benchmark's sustainable concurrency); the rest get 503 at once.
+# The count is what sheds load; the wait is a backstop for a server slowed down by something else
+# (a heavy request, a busy machine), so a waiting client never hangs for long.
+DEFAULT_MAX_ACTIVE = 4
+DEFAULT_MAX_QUEUE = 28
+DEFAULT_MAX_WAIT_S = 5.0
+RETRY_AFTER_S = 1
+
+
+async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    payload = orjson.dumps(body)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _error(code: str, message: str) -> dict:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+# -- trusted hosts --------------------------------------------------------------------------------
+
+def allowed_hosts_from_env() -> tuple[str, ...]:
+    """The default loopback names plus the comma-separated names of $BESS_ALLOWED_HOSTS."""
+    extra = [h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()]
+    return DEFAULT_ALLOWED_HOSTS + tuple(extra)
+
+
+def host_name(header: str) -> str:
+    """The host of a Host header without its port: 'Example.org:8000' -> 'example.org', '[::1]:80' -> '::1'."""
+    header = header.strip().lower()
+    if header.startswith("["):  # IPv6 literal, [::1]:8000
+        end = header.find("]")
+        return header[1:end] if end > 0 else header
+    if header.count(":") > 1:  # a bare IPv6 address (as given to --host)
+        return header
+    name, _, port = header.partition(":")
+    if port and not port.isdigit():
+        return header  # not a name with a port: matches nothing
+    return name.rstrip(".")
+
+
+def host_allowed(name: str, allowed: tuple[str, ...]) -> bool:
+    """Exact names, '*.example.org' for any subdomain, '*' for any host (behind a proxy that checks)."""
+    for pattern in allowed:
+        if pattern == "*" or name == pattern:
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]) and len(name) > len(pattern) - 1:
+            return True
+    return False
+
+
+class TrustedHosts:
+    """Refuses HTTP requests and websockets whose Host header is not an allowed name (400 / close 1008)."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS) -> None:
+        self.app = app
+        self.allowed = tuple(h.lower() for h in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        name = host_name(raw)
+        if host_allowed(name, self.allowed):
+            await self.app(scope, receive, send)
+            return
+        log.warning("refused Host header %r (allowed: %s)", raw[:100], ", ".join(self.allowed))
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await _send_json(send, 400, _error("BAD_INPUT", f"Host {raw[:100]!r} is not allowed; add it to "
+                                                         f"{ALLOWED_HOSTS_ENV} (comma-separated) to serve it"))
+
+
+# -- load shedding --------------------------------------------------------------------------------
+
+@dataclass
+class LoadStats:
+    """What /healthz reports about the GraphQL queue."""
+
+    active: int
+    queued: int
+    max_active: int
+    max_queue: int
+    shed_total: int
+
+    def as_dict(self) -> dict:
+        return {"active": self.active, "queued": self.queued, "max_active": self.max_active,
+                "max_queue": self.max_queue, "shed_total": self.shed_total}
+
+
+def shed_limits_from_env() -> tuple[int, int, float]:
+    def num(name: str, default, cast):
+        raw = os.environ.get(name, "").strip()
+        try:
+            value = cast(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        if value < 0 or (cast is int and name == MAX_ACTIVE_ENV and value < 1):
+            raise ValueError(f"{name} must be positive, got {raw!r}")
+        return value
+
+    return (num(MAX_ACTIVE_ENV, DEFAULT_MAX_ACTIVE, int), num(MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE, int),
+            num(MAX_WAIT_ENV, DEFAULT_MAX_WAIT_S, float))
+
+
+class ShedQueue:
+    """At most ``max_active`` requests run; ``max_queue`` more wait (FIFO) up to ``max_wait_s`` for a
+    slot; anything beyond is refused at once. One per app; /healthz reports its depth."""
+
+    def __init__(self, max_active: int = DEFAULT_MAX_ACTIVE, max_queue: int = DEFAULT_MAX_QUEUE,
+                 max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
+        self.max_active, self.max_queue, self.max_wait_s = max_active, max_queue, max_wait_s
+        self.active = 0
+        self.shed_total = 0
+        self.waiters: deque[asyncio.Future] = deque()
+
+    def stats(self) -> LoadStats:
+        return LoadStats(self.active, len(self.waiters), self.max_active, self.max_queue, self.shed_total)
+
+    async def acquire(self) -> bool:
+        """True with a slot held (give it back with :meth:`release`), False when refused."""
+        if self.active < self.max_active and not self.waiters:
+            self.active += 1
+            return True
+        if len(self.waiters) >= self.max_queue:
+            self.shed_total += 1
+            return False
+        fut = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), self.max_wait_s)
+            return True  # a finishing request handed its slot over (active unchanged)
+        except asyncio.TimeoutError:
+            if fut.done() and not fut.cancelled():  # handed over just as the wait ended: keep it
+                return True
+            fut.cancel()
+            self.shed_total += 1
+            return False
+        except asyncio.CancelledError:  # client gone while waiting: give back a slot handed over
+            if fut.done() and not fut.cancelled():
+                self.release()
+            fut.cancel()
+            raise
+        finally:
+            try:
+                self.waiters.remove(fut)
+            except ValueError:
+                pass
+
+    def release(self) -> None:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.active -= 1
+
+
+class LoadShed:
+    """Requests under ``prefix`` pass through ``queue``; a refused one gets 503 with Retry-After at
+    once instead of queueing for seconds behind the others (a client can retry; a 6-second answer
+    helps no one)."""
+
+    def __init__(self, app: ASGIApp, queue: ShedQueue, prefix: str = "/graphql") -> None:
+        self.app = app
+        self.queue = queue
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix) or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        q = self.queue
+        if not await q.acquire():
+            await _send_json(send, 503, _error("OVERLOADED", f"the server is busy ({q.max_active} requests "
+                                                             f"running, {q.max_queue} waiting); retry in "
+                                                             f"{RETRY_AFTER_S} s"),
+                             [(b"retry-after", str(RETRY_AFTER_S).encode())])
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            q.release()
