@@ -53,22 +53,23 @@ def test_page_references_only_this_server():
     assert f'src="/bess{ASSETS_PATH}/' in page_html("/bess")
 
 
-def test_assets_are_served_without_the_api_token(demo_store):
+def test_with_a_token_graphiql_and_its_files_need_a_session(demo_store):
+    """Every route but /healthz is behind the token (issue 13): GraphiQL too, after a browser sign-in."""
     with running_server(create_app(demo_store, token="s3cret")) as url:
         client = httpx.Client(base_url=url, timeout=30)
-        _check_served_without_token(client)
-
-
-def _check_served_without_token(client: httpx.Client) -> None:
-    page = client.get("/graphql", headers=HTML_ACCEPT)
-    assert page.status_code == 200 and "graphiql.min.js" in page.text
-    for ref in re.findall(r'(?:src|href)="(/graphiql/[^"]+)"', page.text):
-        r = client.get(ref)
-        assert r.status_code == 200, ref
-        assert r.content == (ASSETS_DIR / ref.removeprefix(ASSETS_PATH + "/")).read_bytes()
-    assert client.get(f"{ASSETS_PATH}/%2e%2e/http.py").status_code == 404  # no way out of the folder
-    # The API itself still wants the token.
-    assert client.post("/graphql", json={"query": "{ systems { id } }"}).status_code == 401
+        first = client.get("/graphql", headers=HTML_ACCEPT)
+        assert first.status_code == 303 and "/login" in first.headers["location"]
+        assert client.get(f"{ASSETS_PATH}/bess-graphiql.js").status_code in (303, 401)
+        assert client.post("/graphql", json={"query": "{ systems { id } }"}).status_code == 401
+        signed_in = client.post("/login", data={"token": "s3cret", "next": "/graphql"})
+        assert signed_in.status_code in (200, 303)
+        page = client.get("/graphql", headers=HTML_ACCEPT)
+        assert page.status_code == 200 and "graphiql.min.js" in page.text
+        for ref in re.findall(r'(?:src|href)="(/graphiql/[^"]+)"', page.text):
+            r = client.get(ref)
+            assert r.status_code == 200, ref
+            assert r.content == (ASSETS_DIR / ref.removeprefix(ASSETS_PATH + "/")).read_bytes()
+        assert client.get(f"{ASSETS_PATH}/%2e%2e/http.py").status_code == 404  # no way out of the folder
 
 
 def test_no_ide_no_assets(demo_store):
