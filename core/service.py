@@ -51,7 +51,6 @@ from data.glossary import (
     SystemKind,
     cell_label,
     spec_for,
-    system_kind,
 )
 from data.store import NotFoundError, Snapshot, open_snapshot
 
@@ -502,39 +501,16 @@ def _downsample(method: str, ts_ms: np.ndarray, values: np.ndarray, n_out: int) 
 
 
 def _read_systems(snap: Snapshot) -> list[SystemInfo]:
-    """Systems, their signals, levels and time ranges, from the version's manifest."""
-    manifest = snap.manifest()
+    """Systems, their signals, levels, cells and time ranges, from the version's catalog."""
     infos = []
-    for sid, entry in sorted((manifest.get("systems") or {}).items()):
-        units = entry.get("units") or {}
-        levels = tuple(lv for lv in LEVELS if any(lv in (u.get("outputs") or {}) for u in units.values()))
+    for entry in snap.catalog().systems:
         signals = []
-        lo = hi = None
-        for name, unit in sorted(units.items()):
-            for out in (unit.get("outputs") or {}).values():
-                if out.get("ts_min") and (lo is None or out["ts_min"] < lo):
-                    lo = out["ts_min"]
-                if out.get("ts_max") and (hi is None or out["ts_max"] > hi):
-                    hi = out["ts_max"]
-            if unit.get("cell_group"):
-                continue
-            spec = spec_for(name)
-            signals.append(SignalInfo(name, spec.unit, spec.aggregation, spec.description,
+        for unit in entry.signals:
+            spec = spec_for(unit.name)
+            signals.append(SignalInfo(unit.name, spec.unit, spec.aggregation, spec.description,
                                       spec.is_counter, spec.is_alarm))
-        packs = cells = 0
-        if "cell_v" in units and levels:
-            coarsest = next(lv for lv in reversed(levels) if lv in units["cell_v"].get("outputs", {}))
-            pc = snap.scan(sid, coarsest, "cell_v").select(pl.col("pack").max(), pl.col("cell").max()).collect()
-            packs, cells = int(pc["pack"][0] or 0), int(pc["cell"][0] or 0)
-        kind = SystemKind(entry["kind"]) if entry.get("kind") else system_kind(sid, False)
-        rng = None
-        if lo and hi:
-            # ts_max is the last sample; the half-open range ends just after it.
-            rng = TimeRange(_parse_utc(lo), _parse_utc(hi) + timedelta(milliseconds=1))
-        infos.append(SystemInfo(sid, kind, tuple(signals), rng, packs, cells, levels))
+        span = entry.time_span
+        rng = TimeRange(span.start, span.end) if span else None
+        infos.append(SystemInfo(entry.id, entry.kind, tuple(signals), rng, entry.packs, entry.cells_per_pack,
+                                entry.levels))
     return infos
-
-
-def _parse_utc(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
