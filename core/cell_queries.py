@@ -9,6 +9,7 @@ import polars as pl
 
 from core.cells import SatMatrix, extract_sat
 from core.results import Cycles, SystemInfo
+from core.series import pivot_cells
 from data.glossary import LOCAL_TZ
 from data.store import NotFoundError, Snapshot
 
@@ -29,14 +30,8 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
     df = snap.read_range(info.id, "1d", "cell_v", start, end, columns=["ts", "pack", "cell", "max"])
     if df.height == 0:
         raise NotFoundError(f"system {info.id!r} has no cell voltages in the requested range")
-    day_ts = df["ts"].unique().sort()
-    days = _local_days(day_ts)
-    col = np.searchsorted(day_ts.dt.epoch("ms").to_numpy(), df["ts"].dt.epoch("ms").to_numpy())
-    keys = df.select((pl.col("pack").cast(pl.Int64) * 10_000 + pl.col("cell").cast(pl.Int64)).alias("k"))["k"]
-    uniq = np.unique(keys.to_numpy())
-    row = np.searchsorted(uniq, keys.to_numpy())
-    daily_max = np.full((uniq.size, days.size), np.nan)
-    daily_max[row, col] = df["max"].cast(pl.Float64).to_numpy()
+    pivot = pivot_cells(df, "max")
+    days = _local_days(pivot.ts)
     soc = None
     if snap.has(info.id, "1d", "bms1_soc"):
         s = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
@@ -44,7 +39,7 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
         idx = np.searchsorted(days, _local_days(s["ts"]))
         ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(s["ts"]))
         soc[idx[ok]] = s["max"].cast(pl.Float64).to_numpy()[ok]
-    return extract_sat(daily_max, days, uniq // 10_000, uniq % 10_000, soc_max_pct=soc)
+    return extract_sat(pivot.values, days, pivot.packs, pivot.cells, soc_max_pct=soc)
 
 
 def efc_per_day(cycles: Cycles) -> float | None:

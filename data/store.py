@@ -38,7 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from data.catalog import MANIFEST_FILE, Catalog, read_catalog
-from data.glossary import CELL_GROUPS, LEVELS
+from data.glossary import CELL_GROUPS, LEVELS, cell_key
 from data.parquet_out import sha256_file
 
 STORE_ENV = "BESS_STORE"
@@ -174,8 +174,8 @@ class Snapshot:
         if cells is not None:
             if signal not in CELL_GROUPS:
                 raise ValueError(f"cells= only applies to cell groups {list(CELL_GROUPS)}, not {signal!r}")
-            keys = [p * 1000 + c for p, c in cells]
-            lf = lf.filter((pl.col("pack").cast(pl.Int32) * 1000 + pl.col("cell")).is_in(keys))
+            keys = [cell_key(p, c) for p, c in cells]
+            lf = lf.filter(cell_key(pl.col("pack").cast(pl.Int64), pl.col("cell").cast(pl.Int64)).is_in(keys))
         if columns is not None:
             lf = lf.select(columns)
         return lf.collect()
