@@ -16,6 +16,9 @@ MAX_TOKENS = 2_000
 MAX_COMMENTS = 200
 MAX_QUERY_CHARS = 20_000
 MAX_BODY_BYTES = 64 * 1024
+# Per-request budgets, stricter by design than the in-process caps of core.series
+# (MAX_POINTS 100,000, MAX_MATRIX_COLUMNS 20,000) that the dashboard uses: a remote
+# request must stay cheap however it is written.
 MAX_POINTS = 10_000
 MAX_RANGE_DAYS = 3_660
 MAX_CELL_SERIES = 104  # two packs of per-cell series in one request
