@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import numpy as np
@@ -9,7 +10,7 @@ import polars as pl
 
 from core.cells import SatMatrix, extract_sat
 from core.results import Cycles, SystemInfo
-from core.series import pivot_cells
+from core.series import local_day_mask, pivot_cells
 from data.glossary import LOCAL_TZ
 from data.store import NotFoundError, Snapshot
 
@@ -40,6 +41,19 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
         ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(s["ts"]))
         soc[idx[ok]] = s["max"].cast(pl.Float64).to_numpy()[ok]
     return extract_sat(pivot.values, days, pivot.packs, pivot.cells, soc_max_pct=soc)
+
+
+def slice_sat(sat: SatMatrix, start: datetime | None, end: datetime | None) -> SatMatrix:
+    """The local days of ``sat`` whose midnight lies in [start, end).
+
+    The saturation criterion is per day, so a slice of the whole record's matrix equals
+    extracting the range alone; every range is served from the one cached analysis.
+    """
+    keep = local_day_mask(sat.days, start, end)
+    if keep.all():
+        return sat
+    return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
+                               saturation_day=sat.saturation_day[keep], day_median_v=sat.day_median_v[keep])
 
 
 def efc_per_day(cycles: Cycles) -> float | None:

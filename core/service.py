@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import threading
 from datetime import datetime
@@ -14,7 +13,7 @@ import cachetools
 import numpy as np
 
 from core import kpis, series
-from core.cell_queries import efc_per_day, read_sat
+from core.cell_queries import efc_per_day, read_sat, slice_sat
 from core.cells import (
     Alert,
     CellAnalysis,
@@ -297,15 +296,9 @@ class QueryService:
     def sat_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> SatMatrix:
         """Daily SAT voltage of every cell (cells x local days, NaN off saturation days) in [start, end).
 
-        A slice of the whole record's matrix: the saturation criterion is per day, so slicing
-        gives the same values as extracting the range alone, without a second analysis.
+        A slice of the whole record's analysis (core.cell_queries.slice_sat), never a second analysis.
         """
-        sat = self.cell_analysis(system_id).sat
-        keep = local_day_mask(sat.days, start, end)
-        if keep.all():
-            return sat
-        return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
-                                   saturation_day=sat.saturation_day[keep], day_median_v=sat.day_median_v[keep])
+        return slice_sat(self.cell_analysis(system_id).sat, start, end)
 
     def degradation(self, system_id: str, method: FitMethod | str = FitMethod.OLS) -> CellFits:
         """Per-cell SAT fits (least squares or Theil-Sen) with loss rates and projections."""

@@ -9,25 +9,6 @@ from core.results import Matrix
 from dashboard.i18n import tr_enum
 
 
-def deviation_from_pack_median(matrix: Matrix, cells_per_pack: int) -> Matrix:
-    """Each cell minus the median of its pack at the same time, in the matrix's unit.
-
-    Used until the core's own deviation matrix is available; rows must be in P1C1..PnCm order.
-    """
-    v = matrix.values
-    out = np.full_like(v, np.nan)
-    for start in range(0, v.shape[0], cells_per_pack):
-        block = v[start:start + cells_per_pack]
-        with np.errstate(all="ignore"):
-            # All-NaN columns (no data that day) stay NaN without a warning.
-            ok = np.isfinite(block).any(axis=0)
-            med = np.full(block.shape[1], np.nan)
-            if ok.any():
-                med[ok] = np.nanmedian(block[:, ok], axis=0)
-        out[start:start + cells_per_pack] = block - med
-    return Matrix(rows=matrix.rows, columns=matrix.columns, values=out, unit=matrix.unit)
-
-
 def sat_to_matrix(sat) -> Matrix:
     """A core SatMatrix (cells x local days) as a labelled Matrix with date columns."""
     return Matrix(rows=tuple(sat.labels), columns=tuple(str(d) for d in sat.days),
