@@ -31,15 +31,22 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
     df = snap.read_range(info.id, "1d", "cell_v", start, end, columns=["ts", "pack", "cell", "max"])
     if df.height == 0:
         raise NotFoundError(f"system {info.id!r} has no cell voltages in the requested range")
-    pivot = pivot_cells(df, "max")
-    days = _local_days(pivot.ts)
     soc = None
     if snap.has(info.id, "1d", "bms1_soc"):
-        s = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
+        soc = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
+    return sat_of_daily_max(df, soc)
+
+
+def sat_of_daily_max(cell_max: pl.DataFrame, soc_max: pl.DataFrame | None = None) -> SatMatrix:
+    """The SAT matrix from 1d-level rows: cells' (ts, pack, cell, max) and optionally SOC's (ts, max)."""
+    pivot = pivot_cells(cell_max, "max")
+    days = _local_days(pivot.ts)
+    soc = None
+    if soc_max is not None:
         soc = np.full(days.size, np.nan)
-        idx = np.searchsorted(days, _local_days(s["ts"]))
-        ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(s["ts"]))
-        soc[idx[ok]] = s["max"].cast(pl.Float64).to_numpy()[ok]
+        idx = np.searchsorted(days, _local_days(soc_max["ts"]))
+        ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(soc_max["ts"]))
+        soc[idx[ok]] = soc_max["max"].cast(pl.Float64).to_numpy()[ok]
     return extract_sat(pivot.values, days, pivot.packs, pivot.cells, soc_max_pct=soc)
 
 

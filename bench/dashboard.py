@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.bench.table import Row
+from bench.table import Row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -87,7 +87,7 @@ def _zoom_rerender_s(browser, url: str, zooms: int) -> list[float]:
 def bench_dashboard(quick: bool) -> list[Row]:
     from playwright.sync_api import sync_playwright
 
-    from core.bench.load import _demo_store, start_server, stop_server
+    from bench.load import _demo_store, start_server, stop_server
     from data.glossary import SystemKind
     from data.store import open_snapshot
 

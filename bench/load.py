@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench.table import Row
+from bench.table import Row
 
 HOST = "127.0.0.1"  # load never leaves the machine
 FULL_SECONDS = 60.0
