@@ -70,7 +70,7 @@ class Loaders:
 
     async def analysis(self, system_id: str):  # noqa: ANN201
         """The whole record's cell analysis (drift, verdicts, alerts, ...)."""
-        return await self.cell_analysis.load((system_id, None, None))
+        return await self.cell_analysis.load(system_id)
 
     async def degradation(self, system_id: str, method: str):  # noqa: ANN201
         analysis = await self.cell_analysis.load(system_id)
