@@ -36,12 +36,10 @@ from core.results import (
     Matrix,
     MeterKpis,
     Series,
-    SignalInfo,
     SystemInfo,
-    TimeRange,
 )
 from core.series import DEFAULT_MAX_POINTS, MAX_MATRIX_COLUMNS, local_day_mask, utc_range
-from data.glossary import CELL_GROUPS, SystemKind, spec_for
+from data.glossary import CELL_GROUPS, SystemKind
 from data.store import NotFoundError, Snapshot, open_snapshot
 
 __all__ = ["BadInputError", "NotFoundError", "QueryService"]
@@ -114,7 +112,7 @@ class QueryService:
 
     @per_version
     def _systems(self, snap: Snapshot) -> list[SystemInfo]:
-        return _read_systems(snap)
+        return [SystemInfo.of(entry) for entry in snap.catalog().systems]
 
     def system(self, system_id: str) -> SystemInfo:
         for info in self.systems():
@@ -360,19 +358,3 @@ class QueryService:
             raise NotFoundError(f"system {info.id!r} has packs 1..{info.packs}, not {pack}")
         if not 1 <= cell <= info.cells_per_pack:
             raise NotFoundError(f"pack {pack} of {info.id!r} has cells 1..{info.cells_per_pack}, not {cell}")
-
-
-def _read_systems(snap: Snapshot) -> list[SystemInfo]:
-    """Systems, their signals, levels, cells and time ranges, from the version's catalog."""
-    infos = []
-    for entry in snap.catalog().systems:
-        signals = []
-        for unit in entry.signals:
-            spec = spec_for(unit.name)
-            signals.append(SignalInfo(unit.name, spec.unit, spec.aggregation, spec.description,
-                                      spec.is_counter, spec.is_alarm))
-        span = entry.time_span
-        rng = TimeRange(span.start, span.end) if span else None
-        infos.append(SystemInfo(entry.id, entry.kind, tuple(signals), rng, entry.packs, entry.cells_per_pack,
-                                entry.levels))
-    return infos
