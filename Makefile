@@ -45,6 +45,7 @@ run: ingest
 	$(BESS) serve --host $(HOST) --port $(PORT) --store $(BESS_STORE)
 
 test: install browser
+	$(VENV)/bin/ruff check --select F .
 	$(PY) -m pytest
 
 bench: install browser

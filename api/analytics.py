@@ -14,6 +14,7 @@ from core.cells.alerts import Alert as CoreAlert
 from core.cells.events import PackEvent as CoreEvent
 from core.cells.fits import CellFits
 from core.cells.health import PackHealth as CoreHealth
+from core.cells.health import pack_summary
 from core.cells.sat import SatMatrix as CoreSat
 from core.cells.trends import PackTrends as CoreTrends
 from core.cells.verdict import CellVerdict, Rating, rating_text
@@ -203,21 +204,9 @@ class PackHealth:
 
 
 def health_of(pack: int, health: tuple[CoreHealth, ...], trends: CoreTrends, robust: CellFits) -> PackHealth:
-    """Counts from core's health, mean/spread from the latest trend day, best/worst by robust loss rate."""
-    h = next((x for x in health if x.pack == pack), None)
-    row = np.flatnonzero(np.asarray(trends.packs) == pack)
-    mean = spread = day = None
-    if row.size:
-        ok = np.flatnonzero(np.isfinite(trends.mean_v[row[0]]))
-        if ok.size:
-            j = ok[-1]
-            mean, spread, day = num(trends.mean_v[row[0], j]), num(trends.spread_v[row[0], j]), _days(trends.days[j:j + 1])[0]
-    rows = np.flatnonzero(np.asarray(robust.packs) == pack)
-    loss = np.abs(np.asarray(robust.loss_pct_per_year, dtype=np.float64)[rows])
-    best = worst = None
-    if rows.size and np.isfinite(loss).any():
-        best = robust.labels[rows[int(np.nanargmin(loss))]]
-        worst = robust.labels[rows[int(np.nanargmax(loss))]]
-    return PackHealth(n_cells=h.n_cells if h else int(rows.size), healthy=h.healthy if h else 0,
-                      watched=h.watched if h else 0, critical=h.critical if h else 0, mean_sat_v=mean,
-                      spread_sat_v=spread, latest_day=day, best_cell=best, worst_cell=worst)
+    """The core's pack summary (core.cells.health.pack_summary), formatted."""
+    s = pack_summary(pack, health, trends, robust)
+    return PackHealth(n_cells=s.n_cells, healthy=s.healthy, watched=s.watched, critical=s.critical,
+                      mean_sat_v=num(s.mean_sat_v), spread_sat_v=num(s.spread_sat_v),
+                      latest_day=None if s.latest_day is None else _days(np.array([s.latest_day]))[0],
+                      best_cell=s.best_cell, worst_cell=s.worst_cell)

@@ -19,7 +19,7 @@ from api.args import checked_series_range
 from api.errors import LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, MAX_REQUEST_POINTS, MAX_REQUEST_ROWS, check_points
 from api.types import Resolution
-from core.lod import choose_level
+from core.series import choose_level
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
 from data.store import StoreError

@@ -47,7 +47,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from core.bench.run import run_benchmarks
+    from bench.run import run_benchmarks
 
     return run_benchmarks(out=Path(args.out), only=args.only, quick=args.quick)
 

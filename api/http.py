@@ -216,10 +216,10 @@ def health(service: QueryService, load: Callable[[], dict] | None = None) -> tup
         snap = service.snapshot()
 
         def summary() -> dict:
-            m = snap.manifest()
-            return {"version": m.get("version"), "manifest_version": m.get("manifest_version"),
-                    "pipeline_version": m.get("pipeline_version"), "created_utc": m.get("created_utc"),
-                    "systems": len(m.get("systems") or {})}
+            c = snap.catalog()
+            return {"version": c.version, "manifest_version": c.manifest_version,
+                    "pipeline_version": c.pipeline_version, "created_utc": c.created_utc,
+                    "systems": len(c.systems)}
 
         out["store"] = service.cached(snap, ("healthz",), summary)
         state = store_health(snap)

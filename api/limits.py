@@ -20,6 +20,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
 # A body that has not arrived in full within this time is refused (408).
 BODY_READ_TIMEOUT_S = 10.0
+# Per-request budgets, stricter by design than the in-process caps of core.series
+# (MAX_POINTS 100,000, MAX_MATRIX_COLUMNS 20,000) that the dashboard uses: a remote
+# request must stay cheap however it is written.
 MAX_POINTS = 10_000
 MAX_RANGE_DAYS = 3_660
 MAX_CELL_SERIES = 104  # two packs of per-cell series in one request

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from api.errors import LIMIT, ApiError
 from api.limits import MAX_CELL_SERIES
+from core.cell_queries import slice_sat
 from core.service import QueryService
 
 
@@ -43,10 +44,10 @@ class Loaders:
         self._cell_series_keys: set = set()
         # (system_id, group, pack, cell, start, end, resolution, max_points, method) -> core Series
         self.cell_series = DataLoader(self._cell_series_batch(s))
-        # (system_id, start, end) -> core CellAnalysis: SAT matrix, fits, trends, alerts, health in one pass.
-        # One loader for all of them: separate ones would call the service concurrently and, on a
-        # cold cache, compute the same analysis once per loader.
-        self.cell_analysis = DataLoader(_batch(lambda k: s.cell_analysis(k[0], k[1], k[2])))
+        # system_id -> the whole record's core CellAnalysis: SAT matrix, fits, trends, alerts, health in
+        # one pass; a range is a slice of it (like QueryService.sat_matrix), never a new analysis. One
+        # loader for all of them: separate ones would call the service concurrently for the same result.
+        self.cell_analysis = DataLoader(_batch(s.cell_analysis))
 
     def _cell_series_batch(self, s: QueryService):
         """Each cell series is its own store read (core has no batched read yet), hence a cap per request,
@@ -65,24 +66,24 @@ class Loaders:
         return load
 
     async def sat_matrix(self, system_id: str, start=None, end=None):  # noqa: ANN001, ANN201
-        return (await self.cell_analysis.load((system_id, start, end))).sat
+        return slice_sat((await self.cell_analysis.load(system_id)).sat, start, end)
 
     async def analysis(self, system_id: str):  # noqa: ANN201
         """The whole record's cell analysis (drift, verdicts, alerts, ...)."""
-        return await self.cell_analysis.load((system_id, None, None))
+        return await self.cell_analysis.load(system_id)
 
     async def degradation(self, system_id: str, method: str):  # noqa: ANN201
-        analysis = await self.cell_analysis.load((system_id, None, None))
+        analysis = await self.cell_analysis.load(system_id)
         return analysis.robust if method == "robust" else analysis.ols
 
     async def pack_health(self, system_id: str):  # noqa: ANN201
-        return (await self.cell_analysis.load((system_id, None, None))).health
+        return (await self.cell_analysis.load(system_id)).health
 
     async def pack_trends(self, system_id: str):  # noqa: ANN201
-        return (await self.cell_analysis.load((system_id, None, None))).trends
+        return (await self.cell_analysis.load(system_id)).trends
 
     async def alerts(self, system_id: str):  # noqa: ANN201
-        return (await self.cell_analysis.load((system_id, None, None))).alerts
+        return (await self.cell_analysis.load(system_id)).alerts
 
     async def events(self, system_id: str):  # noqa: ANN201
-        return (await self.cell_analysis.load((system_id, None, None))).events
+        return (await self.cell_analysis.load(system_id)).events

@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 
 from data.glossary import LOCAL_TZ
+from data.tzmap import local_instant
 
 LOCAL = ZoneInfo(LOCAL_TZ)
 
@@ -20,7 +21,7 @@ TimestampArray = NewType("TimestampArray", object)
 
 
 def parse_datetime(value: Any) -> datetime:
-    """ISO 8601 text to an aware datetime; text without an offset is Europe/Berlin local time."""
+    """ISO 8601 text to an aware datetime; text without an offset is local time (data.tzmap.local_instant)."""
     if not isinstance(value, str):
         raise GraphQLError(f"DateTime must be an ISO 8601 string, got {type(value).__name__}",
                            extensions={"code": "BAD_INPUT"})
@@ -29,7 +30,7 @@ def parse_datetime(value: Any) -> datetime:
     except ValueError:
         raise GraphQLError(f"DateTime {value!r} is not ISO 8601 (e.g. 2024-05-01T00:00:00+02:00)",
                            extensions={"code": "BAD_INPUT"}) from None
-    return t.replace(tzinfo=LOCAL) if t.tzinfo is None else t
+    return local_instant(t)
 
 
 def serialize_datetime(value: datetime) -> str:

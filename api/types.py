@@ -12,6 +12,7 @@ import strawberry
 
 from api.scalars import DateTime, FloatArray, TimestampArray
 from core import results
+from core.series import RESOLUTIONS
 
 
 def num(x: float | None) -> float | None:
@@ -38,6 +39,10 @@ class Resolution(enum.Enum):
     FIFTEEN_MIN = _v("15min", "15-minute bins.")
     HOUR = _v("1h", "1-hour bins.")
     DAY = _v("1d", "Local (Europe/Berlin) calendar days.")
+
+
+# The levels are defined once, in data.glossary.LEVELS; GraphQL needs them spelled out as members.
+assert tuple(r.value for r in Resolution) == RESOLUTIONS, "Resolution must list core.series.RESOLUTIONS"
 
 
 @strawberry.enum(description="Downsampling applied when the range holds more than maxPoints points.")

@@ -32,7 +32,7 @@ def cycle_capacities(soc_ts_ms: np.ndarray, soc_pct: np.ndarray, soc_gap_ms: flo
     """(low-anchor time [ms], capacity [Ah]) of each qualifying cycle.
 
     ``current`` are bms1_c intervals (core.energy.power_energy: Ah per sample, + = discharge);
-    ``soc_gap_ms`` is the SOC series' gap threshold (core.lod.gap_threshold_ms).
+    ``soc_gap_ms`` is the SOC series' gap threshold (core.series.gap_threshold_ms).
     """
     ts = np.asarray(soc_ts_ms, dtype=np.int64)
     soc = np.asarray(soc_pct, dtype=np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import numpy as np
@@ -9,6 +10,7 @@ import polars as pl
 
 from core.cells import SatMatrix, extract_sat
 from core.results import Cycles, SystemInfo
+from core.series import local_day_mask, pivot_cells
 from data.glossary import LOCAL_TZ
 from data.store import NotFoundError, Snapshot
 
@@ -29,22 +31,36 @@ def read_sat(snap: Snapshot, info: SystemInfo, start: datetime | None, end: date
     df = snap.read_range(info.id, "1d", "cell_v", start, end, columns=["ts", "pack", "cell", "max"])
     if df.height == 0:
         raise NotFoundError(f"system {info.id!r} has no cell voltages in the requested range")
-    day_ts = df["ts"].unique().sort()
-    days = _local_days(day_ts)
-    col = np.searchsorted(day_ts.dt.epoch("ms").to_numpy(), df["ts"].dt.epoch("ms").to_numpy())
-    keys = df.select((pl.col("pack").cast(pl.Int64) * 10_000 + pl.col("cell").cast(pl.Int64)).alias("k"))["k"]
-    uniq = np.unique(keys.to_numpy())
-    row = np.searchsorted(uniq, keys.to_numpy())
-    daily_max = np.full((uniq.size, days.size), np.nan)
-    daily_max[row, col] = df["max"].cast(pl.Float64).to_numpy()
     soc = None
     if snap.has(info.id, "1d", "bms1_soc"):
-        s = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
+        soc = snap.read_range(info.id, "1d", "bms1_soc", start, end, columns=["ts", "max"])
+    return sat_of_daily_max(df, soc)
+
+
+def sat_of_daily_max(cell_max: pl.DataFrame, soc_max: pl.DataFrame | None = None) -> SatMatrix:
+    """The SAT matrix from 1d-level rows: cells' (ts, pack, cell, max) and optionally SOC's (ts, max)."""
+    pivot = pivot_cells(cell_max, "max")
+    days = _local_days(pivot.ts)
+    soc = None
+    if soc_max is not None:
         soc = np.full(days.size, np.nan)
-        idx = np.searchsorted(days, _local_days(s["ts"]))
-        ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(s["ts"]))
-        soc[idx[ok]] = s["max"].cast(pl.Float64).to_numpy()[ok]
-    return extract_sat(daily_max, days, uniq // 10_000, uniq % 10_000, soc_max_pct=soc)
+        idx = np.searchsorted(days, _local_days(soc_max["ts"]))
+        ok = (idx < days.size) & (days[np.minimum(idx, days.size - 1)] == _local_days(soc_max["ts"]))
+        soc[idx[ok]] = soc_max["max"].cast(pl.Float64).to_numpy()[ok]
+    return extract_sat(pivot.values, days, pivot.packs, pivot.cells, soc_max_pct=soc)
+
+
+def slice_sat(sat: SatMatrix, start: datetime | None, end: datetime | None) -> SatMatrix:
+    """The local days of ``sat`` whose midnight lies in [start, end).
+
+    The saturation criterion is per day, so a slice of the whole record's matrix equals
+    extracting the range alone; every range is served from the one cached analysis.
+    """
+    keep = local_day_mask(sat.days, start, end)
+    if keep.all():
+        return sat
+    return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
+                               saturation_day=sat.saturation_day[keep], day_median_v=sat.day_median_v[keep])
 
 
 def efc_per_day(cycles: Cycles) -> float | None:

@@ -11,7 +11,7 @@ The counter rule (README "Counter rule"): consecutive snapshots v[i-1] -> v[i] g
 - A *reset*: v[i] is below 10 % of v[i-1]: the counter restarted from zero; the interval is v[i].
 - Any other drop (the counter jumped back to an unknown base) books nothing and is flagged ``drop``.
 
-An interval whose span is a gap (by the series' gap rule, core.lod.gap_threshold_ms) is never
+An interval whose span is a gap (by the series' gap rule, core.series.gap_threshold_ms) is never
 booked to a bucket: its energy is *unattributed* and reported with its range. Intervals are
 booked to the bucket of their start, so a local day is counter(D+1 00:00) - counter(D 00:00).
 """
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from core.lod import gap_threshold_ms
+from core.series import gap_threshold_ms
 from core.results import UnattributedEnergy
 from data.glossary import LEVEL_SECONDS, LOCAL_TZ
 

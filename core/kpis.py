@@ -20,7 +20,7 @@ from core.energy import (
     totals,
     unattributed,
 )
-from core.lod import gap_threshold_ms
+from core.series import gap_threshold_ms
 from core.results import (
     AlarmSummary,
     BessKpis,

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
-from data.glossary import Aggregation, SystemKind
+from data.catalog import SystemEntry
+from data.glossary import Aggregation, SystemKind, spec_for
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ class SystemInfo:
 
     def signal(self, name: str) -> SignalInfo | None:
         return next((s for s in self.signals if s.name == name), None)
+
+    @classmethod
+    def of(cls, entry: SystemEntry) -> SystemInfo:
+        """A system of the store's catalog, its signals described by the glossary."""
+        signals = tuple(SignalInfo(u.name, spec.unit, spec.aggregation, spec.description, spec.is_counter,
+                                   spec.is_alarm) for u in entry.signals for spec in (spec_for(u.name),))
+        span = entry.time_span
+        return cls(entry.id, entry.kind, signals, TimeRange(span.start, span.end) if span else None,
+                   entry.packs, entry.cells_per_pack, entry.levels)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,19 @@
-"""The one query service that the API and the dashboard both call, in process."""
+"""The one query service that the API and the dashboard both call, in process: names, checks, caching."""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import os
+import functools
 import threading
-from collections import OrderedDict
-from concurrent.futures import Future
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, TypeVar
-from zoneinfo import ZoneInfo
 
+import cachetools
 import numpy as np
-import polars as pl
 
-from core import kpis
-from core.cell_queries import efc_per_day, read_sat
+from core import kpis, series
+from core.cell_queries import efc_per_day, read_sat, slice_sat
 from core.cells import (
     Alert,
     CellAnalysis,
@@ -29,7 +25,8 @@ from core.cells import (
     SatMatrix,
     analyze_cells,
 )
-from core.lod import RESOLUTIONS, choose_level, gap_starts, insert_gap_breaks
+from core.config import CAPACITY_AH_ENV, configured, configured_nameplates
+from core.errors import BadInputError
 from core.results import (
     AlarmSummary,
     BessKpis,
@@ -39,84 +36,44 @@ from core.results import (
     Matrix,
     MeterKpis,
     Series,
-    SignalInfo,
     SystemInfo,
-    TimeRange,
 )
-from data.glossary import (
-    CELL_GROUPS,
-    LEVEL_SECONDS,
-    LEVELS,
-    LOCAL_TZ,
-    SystemKind,
-    cell_label,
-    spec_for,
-    system_kind,
-)
+from core.series import DEFAULT_MAX_POINTS, MAX_MATRIX_COLUMNS, local_day_mask, utc_range
+from data.glossary import CELL_GROUPS, SystemKind
 from data.store import NotFoundError, Snapshot, open_snapshot
 
-METHODS = ("lttb", "minmax_lttb", "none")
-MAX_POINTS_LIMIT = 100_000
-NAMEPLATE_ENV = "BESS_NAMEPLATE_KWH"
-CAPACITY_AH_ENV = "BESS_CAPACITY_AH"
+__all__ = ["BadInputError", "NotFoundError", "QueryService"]
+CACHE_SIZE = 64
 ENERGY_BUCKETS = ("day", "1h", "15min")
-_LOCAL = ZoneInfo(LOCAL_TZ)
 T = TypeVar("T")
 
 
-class BadInputError(ValueError):
-    """An argument of a query is out of range or malformed; the message names it."""
-
-
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
-
-
-def _to_utc(t: datetime | None, name: str) -> datetime | None:
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        raise BadInputError(f"{name} must carry a time zone (got naive {t.isoformat()})")
-    return t.astimezone(timezone.utc)
-
-
 class _VersionCache:
-    """Small LRU of values derived from one immutable store version (safe to share).
+    """LRU of values derived from one immutable store version (safe to share between views).
 
-    Single-flight: concurrent misses of one key compute it once; the others wait for it.
+    cachetools' LRUCache behind a lock; its ``condition`` makes a miss single-flight:
+    concurrent misses of one key compute it once while the others wait for the result.
+    A failed computation is not cached (the next caller computes again).
     """
 
-    def __init__(self, size: int = 64) -> None:
-        self._data: OrderedDict[tuple, object] = OrderedDict()
-        self._pending: dict[tuple, Future] = {}
-        self._size = size
-        self._lock = threading.Lock()
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._get = cachetools.cached(cachetools.LRUCache(maxsize=size), key=lambda key, make: key,
+                                      condition=threading.Condition())(lambda key, make: make())
 
     def get(self, key: tuple, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]  # type: ignore[return-value]
-            pending = self._pending.get(key)
-            owner = pending is None
-            if owner:
-                pending = self._pending[key] = Future()
-        if not owner:
-            return pending.result()
-        try:
-            value = make()
-        except BaseException as exc:
-            with self._lock:
-                del self._pending[key]
-            pending.set_exception(exc)
-            raise
-        with self._lock:
-            del self._pending[key]
-            self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        pending.set_result(value)
-        return value
+        return self._get(key, make)
+
+
+def per_version(method: Callable[..., T]) -> Callable[..., T]:
+    """Cache ``method(self, snap, *args)`` per store version and positional arguments."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self: QueryService, *args) -> T:
+        snap = self.snapshot()
+        return self.cached(snap, (name,) + args, lambda: method(self, snap, *args))
+
+    return wrapper
 
 
 class QueryService:
@@ -151,9 +108,11 @@ class QueryService:
         return self._cache.get((snap.version,) + key, make)
 
     def systems(self, kind: SystemKind | None = None) -> list[SystemInfo]:
-        snap = self.snapshot()
-        infos = self.cached(snap, ("systems",), lambda: _read_systems(snap))
-        return [s for s in infos if kind is None or s.kind == kind]
+        return [s for s in self._systems() if kind is None or s.kind == kind]
+
+    @per_version
+    def _systems(self, snap: Snapshot) -> list[SystemInfo]:
+        return [SystemInfo.of(entry) for entry in snap.catalog().systems]
 
     def system(self, system_id: str) -> SystemInfo:
         for info in self.systems():
@@ -171,7 +130,7 @@ class QueryService:
         end: datetime | None = None,
         *,
         resolution: str = "auto",
-        max_points: int = 2000,
+        max_points: int = DEFAULT_MAX_POINTS,
         method: str = "lttb",
     ) -> Series:
         """One signal over [start, end), downsampled to at most ``max_points`` points.
@@ -194,7 +153,7 @@ class QueryService:
         start: datetime | None = None,
         end: datetime | None = None,
         resolution: str = "auto",
-        max_points: int = 2000,
+        max_points: int = DEFAULT_MAX_POINTS,
         method: str = "lttb",
     ) -> Series:
         """One cell's voltage (group ``cell_v``) or temperature (``cell_t``) over [start, end)."""
@@ -206,55 +165,8 @@ class QueryService:
         return self._series(info, group, unit, (pack, cell), start, end, resolution, max_points, method)
 
     def _series(self, info, signal, unit, cell, start, end, resolution, max_points, method) -> Series:
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        if resolution not in RESOLUTIONS:
-            raise BadInputError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
-        if method not in METHODS:
-            raise BadInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-        if not 2 <= max_points <= MAX_POINTS_LIMIT:
-            raise BadInputError(f"max_points must be between 2 and {MAX_POINTS_LIMIT}, got {max_points}")
-        rng = info.time_range
-        lo = start or (rng.start if rng else None)
-        hi = end or (rng.end if rng else None)
-        if lo is not None and hi is not None and hi <= lo:
-            raise BadInputError(f"empty range: end {hi.isoformat()} is not after start {lo.isoformat()}")
-        snap = self.snapshot()
-        available = tuple(lv for lv in LEVELS if snap.has(info.id, lv, signal))
-        if not available:
-            raise NotFoundError(f"system {info.id!r} has no data for {signal!r}")
-        if resolution == "auto":
-            window_s = (hi - lo).total_seconds() if lo and hi else float("inf")
-            level = choose_level(window_s, max_points, available)
-        elif resolution in available:
-            level = resolution
-        else:
-            raise NotFoundError(f"level {resolution!r} of {signal!r} is not in the store")
-        cols = ["ts", "value"] + ([] if level == "raw" else ["min", "max"])
-        df = snap.read_range(info.id, level, signal, start, end, cells=[cell] if cell else None, columns=cols)
-        ts_ms = df["ts"].dt.epoch("ms").to_numpy().astype(np.int64)
-        values = df["value"].cast(pl.Float64).to_numpy()
-        bands = [df["min"].to_numpy(), df["max"].to_numpy()] if level != "raw" else []
-        n = ts_ms.size
-        chosen = np.arange(n, dtype=np.int64)
-        used = "none"
-        if method != "none" and n > max_points:
-            chosen = _downsample(method, ts_ms, values, max_points)
-            used = method
-        # A bin-level step is the floor for gaps so one missing bin is not called a gap.
-        gaps = gap_starts(ts_ms, min_gap_ms=2 * LEVEL_SECONDS[level] * 1000)
-        out_ts, arrays = insert_gap_breaks(ts_ms, chosen, gaps, [values] + bands)
-        return Series(
-            system_id=info.id,
-            signal=signal if cell is None else f"{signal}:{cell_label(*cell)}",
-            unit=unit,
-            resolution=level,
-            method=used,
-            timestamps_ms=out_ts,
-            values=arrays[0],
-            min=arrays[1] if bands else None,
-            max=arrays[2] if bands else None,
-            rows_in_window=n,
-        )
+        return series.read_series(self.snapshot(), info, signal, unit, cell, start, end, resolution,
+                                  max_points, method)
 
     # -- cell matrices ------------------------------------------------------------------
 
@@ -267,49 +179,32 @@ class QueryService:
         start: datetime | None = None,
         end: datetime | None = None,
         column: str = "value",
-        max_columns: int = 20_000,
+        max_columns: int = MAX_MATRIX_COLUMNS,
     ) -> Matrix:
         """All cells x time bins of one level as a matrix (rows P1C1..P5C52; columns ISO UTC)."""
         info = self._bess(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        if level not in LEVELS:
-            raise BadInputError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-        if column not in ("value", "min", "max"):
-            raise BadInputError(f"column must be value, min or max, got {column!r}")
-        if level == "raw" and column != "value":
-            raise BadInputError("raw data has no min/max columns")
-        snap = self.snapshot()
-        df = snap.read_range(info.id, level, group, start, end, columns=["ts", "pack", "cell", column])
-        ts = df["ts"].unique().sort()
-        if ts.len() > max_columns:
-            raise BadInputError(
-                f"{ts.len()} time bins at level {level!r} exceed max_columns={max_columns}; "
-                "choose a coarser level or a shorter range"
-            )
-        rows = [(p, c) for p in range(1, info.packs + 1) for c in range(1, info.cells_per_pack + 1)]
-        row_idx = (df["pack"].cast(pl.Int64).to_numpy() - 1) * info.cells_per_pack + df["cell"].cast(pl.Int64).to_numpy() - 1
-        col_idx = np.searchsorted(ts.dt.epoch("ms").to_numpy(), df["ts"].dt.epoch("ms").to_numpy())
-        values = np.full((len(rows), ts.len()), np.nan)
-        ok = (row_idx >= 0) & (row_idx < len(rows))
-        values[row_idx[ok], col_idx[ok]] = df[column].cast(pl.Float64).to_numpy()[ok]
-        columns = tuple(t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in ts.to_list())
-        return Matrix(rows=tuple(cell_label(p, c) for p, c in rows), columns=columns, values=values,
-                      unit=CELL_GROUPS[group][0])
+        return series.cell_matrix(self.snapshot(), info, group, level, start, end, column, max_columns)
 
     # -- KPIs and energy ----------------------------------------------------------------
 
     def kpis(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> MeterKpis | BessKpis:
         """Meter or BESS KPIs over [start, end) (the whole record when open)."""
         info = self.system(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        snap = self.snapshot()
+        start, end = utc_range(start, end)
         if info.kind == SystemKind.METER:
-            return self.cached(snap, ("kpis", system_id, start, end), lambda: kpis.meter_kpis(snap, info, start, end))
+            return self._meter_kpis(system_id, start, end)
         nameplate = self.nameplate_kwh(system_id)
         cap_ah, cap_source = self.cycle_capacity_ah(system_id)
-        capacity = self.capacity(system_id)
-        return self.cached(snap, ("kpis", system_id, start, end, nameplate, cap_ah),
-                           lambda: kpis.bess_kpis(snap, info, start, end, nameplate, cap_ah, cap_source, capacity))
+        return self._bess_kpis(system_id, start, end, nameplate, cap_ah, cap_source)
+
+    @per_version
+    def _meter_kpis(self, snap, system_id, start, end) -> MeterKpis:
+        return kpis.meter_kpis(snap, self.system(system_id), start, end)
+
+    @per_version
+    def _bess_kpis(self, snap, system_id, start, end, nameplate_kwh, cap_ah, cap_source) -> BessKpis:
+        return kpis.bess_kpis(snap, self.system(system_id), start, end, nameplate_kwh, cap_ah, cap_source,
+                              self.capacity(system_id))
 
     def daily_energy(self, system_id: str, start: datetime | None = None, end: datetime | None = None,
                      bucket: str = "day") -> DailyEnergy:
@@ -320,57 +215,66 @@ class QueryService:
         """
         if bucket not in ENERGY_BUCKETS:
             raise BadInputError(f"bucket must be one of {', '.join(ENERGY_BUCKETS)}, got {bucket!r}")
-        info = self.system(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        snap = self.snapshot()
-        return self.cached(snap, ("daily", system_id, start, end, bucket),
-                           lambda: kpis.daily_energy(snap, info, start, end, bucket))
+        self.system(system_id)
+        return self._daily_energy(system_id, *utc_range(start, end), bucket)
+
+    @per_version
+    def _daily_energy(self, snap, system_id, start, end, bucket) -> DailyEnergy:
+        return kpis.daily_energy(snap, self.system(system_id), start, end, bucket)
 
     def cycles(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Cycles:
         """Equivalent full cycles and throughput of a BESS over [start, end)."""
-        info = self._bess(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        snap = self.snapshot()
-        nameplate = self.nameplate_kwh(system_id)
+        self._bess(system_id)
+        start, end = utc_range(start, end)
         cap_ah, cap_source = self.cycle_capacity_ah(system_id)
-        return self.cached(snap, ("cycles", system_id, start, end, nameplate, cap_ah),
-                           lambda: kpis.cycles(snap, info, start, end, nameplate, cap_ah, cap_source))
+        return self._cycles(system_id, start, end, self.nameplate_kwh(system_id), cap_ah, cap_source)
+
+    @per_version
+    def _cycles(self, snap, system_id, start, end, nameplate_kwh, cap_ah, cap_source) -> Cycles:
+        return kpis.cycles(snap, self.system(system_id), start, end, nameplate_kwh, cap_ah, cap_source)
 
     def capacity(self, system_id: str) -> CapacityEstimate:
         """Usable capacity [Ah] from coulomb counting over the whole record, SOH and the BMS's SOH beside it."""
-        info = self._bess(system_id)
-        configured = _configured(CAPACITY_AH_ENV, "Ah").get(system_id, _configured(CAPACITY_AH_ENV, "Ah").get("*"))
-        snap = self.snapshot()
-        return self.cached(snap, ("capacity", system_id, configured),
-                           lambda: kpis.capacity_estimate(snap, info, configured))
+        self._bess(system_id)
+        values = configured(CAPACITY_AH_ENV, "Ah")
+        return self._capacity(system_id, values.get(system_id, values.get("*")))
+
+    @per_version
+    def _capacity(self, snap, system_id, configured_ah) -> CapacityEstimate:
+        return kpis.capacity_estimate(snap, self.system(system_id), configured_ah)
 
     def cycle_capacity_ah(self, system_id: str) -> tuple[float, str]:
         """The capacity [Ah] cycles are counted against: configured ($BESS_CAPACITY_AH), else estimated."""
-        configured = _configured(CAPACITY_AH_ENV, "Ah")
-        if system_id in configured:
-            return configured[system_id], "configured"
-        if "*" in configured:
-            return configured["*"], "configured"
+        values = configured(CAPACITY_AH_ENV, "Ah")
+        if system_id in values:
+            return values[system_id], "configured"
+        if "*" in values:
+            return values["*"], "configured"
         est = self.capacity(system_id)
         return (est.reference_ah, "estimated") if np.isfinite(est.reference_ah) else (float("nan"), "")
 
     def alarms(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> tuple[AlarmSummary, ...]:
         """Activations and active time per alarm/flag signal."""
-        info = self.system(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        snap = self.snapshot()
-        return self.cached(snap, ("alarms", system_id, start, end), lambda: kpis.alarms(snap, info, start, end))
+        self.system(system_id)
+        return self._alarms(system_id, *utc_range(start, end))
+
+    @per_version
+    def _alarms(self, snap, system_id, start, end) -> tuple[AlarmSummary, ...]:
+        return kpis.alarms(snap, self.system(system_id), start, end)
 
     def nameplate_kwh(self, system_id: str) -> float:
         """Configured nameplate ($BESS_NAMEPLATE_KWH as 'ID=kWh,...' or one number), else estimated."""
-        configured = _configured(NAMEPLATE_ENV, "kWh")
+        configured = configured_nameplates()
         if system_id in configured:
             return configured[system_id]
         if "*" in configured:
             return configured["*"]
-        info = self._bess(system_id)
-        snap = self.snapshot()
-        return self.cached(snap, ("nameplate", system_id), lambda: kpis.estimate_nameplate_kwh(snap, info))
+        self._bess(system_id)
+        return self._estimated_nameplate(system_id)
+
+    @per_version
+    def _estimated_nameplate(self, snap, system_id) -> float:
+        return kpis.estimate_nameplate_kwh(snap, self.system(system_id))
 
     # -- cell analytics -----------------------------------------------------------------
 
@@ -379,29 +283,20 @@ class QueryService:
 
         Computed once per store version and range, in one batched pass (see core.cells).
         """
-        info = self._bess(system_id)
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        snap = self.snapshot()
+        self._bess(system_id)
+        return self._cell_analysis(system_id, *utc_range(start, end))
 
-        def make() -> CellAnalysis:
-            sat = read_sat(snap, info, start, end)
-            c = self.cycles(system_id, start, end)
-            return analyze_cells(sat, efc_per_day=efc_per_day(c))
-
-        return self.cached(snap, ("cells", system_id, start, end), make)
+    @per_version
+    def _cell_analysis(self, snap, system_id, start, end) -> CellAnalysis:
+        sat = read_sat(snap, self.system(system_id), start, end)
+        return analyze_cells(sat, efc_per_day=efc_per_day(self.cycles(system_id, start, end)))
 
     def sat_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> SatMatrix:
         """Daily SAT voltage of every cell (cells x local days, NaN off saturation days) in [start, end).
 
-        A slice of the whole record's matrix: the saturation criterion is per day, so slicing
-        gives the same values as extracting the range alone, without a second analysis.
+        A slice of the whole record's analysis (core.cell_queries.slice_sat), never a second analysis.
         """
-        sat = self.cell_analysis(system_id).sat
-        keep = self._day_mask(sat.days, start, end)
-        if keep.all():
-            return sat
-        return dataclasses.replace(sat, days=sat.days[keep], voltage_v=sat.voltage_v[:, keep],
-                                   saturation_day=sat.saturation_day[keep], day_median_v=sat.day_median_v[keep])
+        return slice_sat(self.cell_analysis(system_id).sat, start, end)
 
     def degradation(self, system_id: str, method: FitMethod | str = FitMethod.OLS) -> CellFits:
         """Per-cell SAT fits (least squares or Theil-Sen) with loss rates and projections."""
@@ -435,20 +330,9 @@ class QueryService:
         (set-point, temperature) is gone, a pack that stepped shows as a band.
         """
         a = self.cell_analysis(system_id)
-        keep = self._day_mask(a.sat.days, start, end)
+        keep = local_day_mask(a.sat.days, start, end)
         return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days[keep]),
                       values=a.drift.parts.relative_v[:, keep] * 1000.0, unit="mV")
-
-    @staticmethod
-    def _day_mask(days: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:
-        """Local days whose midnight lies in [start, end)."""
-        start, end = _to_utc(start, "start"), _to_utc(end, "end")
-        keep = np.ones(days.shape, dtype=bool)
-        if start is not None:
-            keep &= days >= np.datetime64(start.astimezone(_LOCAL).date(), "D")
-        if end is not None:
-            keep &= days <= np.datetime64((end - timedelta(milliseconds=1)).astimezone(_LOCAL).date(), "D")
-        return keep
 
     def warm_up(self) -> None:
         """Compile the kernels and precompute each BESS's cell analysis, so first queries are fast."""
@@ -474,67 +358,3 @@ class QueryService:
             raise NotFoundError(f"system {info.id!r} has packs 1..{info.packs}, not {pack}")
         if not 1 <= cell <= info.cells_per_pack:
             raise NotFoundError(f"pack {pack} of {info.id!r} has cells 1..{info.cells_per_pack}, not {cell}")
-
-
-def _configured(env: str, unit: str) -> dict[str, float]:
-    """Per-system values of a setting 'ID=value,...' (or one number for all, key '*')."""
-    raw = os.environ.get(env, "").strip()
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        key, _, val = part.rpartition("=")
-        try:
-            out[key.strip() or "*"] = float(val)
-        except ValueError:
-            raise BadInputError(f"{env}: {part!r} is not 'ID={unit}' or a number") from None
-        if not out[key.strip() or "*"] > 0:
-            raise BadInputError(f"{env}: {part!r} must be a positive number of {unit}")
-    return out
-
-
-def _downsample(method: str, ts_ms: np.ndarray, values: np.ndarray, n_out: int) -> np.ndarray:
-    from core.kernels import lttb_indices, minmax_lttb_indices
-
-    x = ts_ms.astype(np.float64)
-    y = np.ascontiguousarray(values, dtype=np.float64)
-    if method == "minmax_lttb":
-        return minmax_lttb_indices(x, y, n_out)
-    return lttb_indices(x, y, n_out)
-
-
-def _read_systems(snap: Snapshot) -> list[SystemInfo]:
-    """Systems, their signals, levels and time ranges, from the version's manifest."""
-    manifest = snap.manifest()
-    infos = []
-    for sid, entry in sorted((manifest.get("systems") or {}).items()):
-        units = entry.get("units") or {}
-        levels = tuple(lv for lv in LEVELS if any(lv in (u.get("outputs") or {}) for u in units.values()))
-        signals = []
-        lo = hi = None
-        for name, unit in sorted(units.items()):
-            for out in (unit.get("outputs") or {}).values():
-                if out.get("ts_min") and (lo is None or out["ts_min"] < lo):
-                    lo = out["ts_min"]
-                if out.get("ts_max") and (hi is None or out["ts_max"] > hi):
-                    hi = out["ts_max"]
-            if unit.get("cell_group"):
-                continue
-            spec = spec_for(name)
-            signals.append(SignalInfo(name, spec.unit, spec.aggregation, spec.description,
-                                      spec.is_counter, spec.is_alarm))
-        packs = cells = 0
-        if "cell_v" in units and levels:
-            coarsest = next(lv for lv in reversed(levels) if lv in units["cell_v"].get("outputs", {}))
-            pc = snap.scan(sid, coarsest, "cell_v").select(pl.col("pack").max(), pl.col("cell").max()).collect()
-            packs, cells = int(pc["pack"][0] or 0), int(pc["cell"][0] or 0)
-        kind = SystemKind(entry["kind"]) if entry.get("kind") else system_kind(sid, False)
-        rng = None
-        if lo and hi:
-            # ts_max is the last sample; the half-open range ends just after it.
-            rng = TimeRange(_parse_utc(lo), _parse_utc(hi) + timedelta(milliseconds=1))
-        infos.append(SystemInfo(sid, kind, tuple(signals), rng, packs, cells, levels))
-    return infos
-
-
-def _parse_utc(text: str) -> datetime:
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ import param
 
 from core.results import SystemInfo
 from data.glossary import SystemKind
-from dashboard.i18n import LANGUAGES, tr
+from dashboard.i18n import tr
 from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, state_from_request, sync_url
 from dashboard.widgets import error_message, info_message
 

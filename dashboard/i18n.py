@@ -32,7 +32,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "error": ("Could not show this view", "Diese Ansicht kann nicht angezeigt werden"),
     "not_available": ("Not available yet: the core does not provide {what}.",
                       "Noch nicht verfügbar: der Kern liefert {what} noch nicht."),
-    "no_data": ("No data in this range.", "Keine Daten in diesem Zeitraum."),
     # meter
     "power": ("Active power", "Wirkleistung"),
     "power_factor": ("Power factor", "Leistungsfaktor"),

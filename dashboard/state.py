@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import panel as pn
 import param
 
+from core.series import DEFAULT_MAX_POINTS, MAX_POINTS
 from dashboard.i18n import LANGUAGES
+from data.glossary import LEVELS
 
 VIEWS = ("meter", "compare", "bess", "cells")
 RANGES = ("1d", "7d", "1m", "all")
@@ -27,12 +29,12 @@ class DashboardState(param.Parameterized):
     range = param.Selector(default="all", objects=list(RANGES),
                            doc="Range preset, counted back from the system's last sample.")
     lang = param.Selector(default="en", objects=list(LANGUAGES), doc="Label language.")
-    max_points = param.Integer(default=2000, bounds=(100, 20_000),
+    max_points = param.Integer(default=DEFAULT_MAX_POINTS, bounds=(100, MAX_POINTS),
                                doc="Most points drawn per series line (downsampled in the core).")
     pack = param.Integer(default=0, bounds=(0, 99), doc="Pack in the cell view (0 = all packs).")
     cell = param.Integer(default=1, bounds=(1, 999), doc="Cell within the pack for the raw cell viewer.")
     heatmap = param.Selector(default="sat", objects=list(HEATMAPS), doc="What the cell heatmap colours.")
-    level = param.Selector(default="1d", objects=["raw", "5min", "15min", "1h", "1d"],
+    level = param.Selector(default="1d", objects=list(LEVELS),
                            doc="Pyramid level of the raw cell-voltage heatmap.")
     surface = param.Boolean(default=False,
                             doc="Show the 3D SAT surface (only pages opened with it on load plotly.js).")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from data.glossary import LOCAL_TZ
+from data.tzmap import local_instant
 
 BERLIN = ZoneInfo(LOCAL_TZ)
 
@@ -40,7 +41,6 @@ def local_to_utc(t: object) -> datetime:
         ts = pd.Timestamp(int(t), unit="ms")
     else:
         ts = pd.Timestamp(t)
-    if ts.tzinfo is None:
-        # A wall time in the DST fold or gap has no unique instant; either neighbour is fine for a view.
-        ts = ts.tz_localize(LOCAL_TZ, ambiguous=True, nonexistent="shift_forward")
-    return ts.tz_convert(timezone.utc).to_pydatetime()
+    # Bokeh ranges are float milliseconds: microseconds are finer than any axis needs.
+    t = ts.floor("us").to_pydatetime()
+    return local_instant(t).astimezone(timezone.utc)

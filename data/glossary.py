@@ -140,6 +140,15 @@ def spec_for(name: str) -> SignalSpec:
     return SignalSpec(name, "", Aggregation.MEAN, "Unknown signal, kept as is")
 
 
+# The one numeric (pack, cell) key: above any Int16 cell number, so keys sort by (pack, cell).
+CELL_KEY_BASE = 1_000_000
+
+
+def cell_key(pack, cell):
+    """Numeric key of a (pack, cell) pair; works on ints, NumPy arrays and Polars expressions (Int64)."""
+    return pack * CELL_KEY_BASE + cell
+
+
 def cell_label(pack: int, cell: int) -> str:
     """Row label of a cell in matrices: 'P1C1' .. 'P5C52'."""
     return f"P{pack}C{cell}"

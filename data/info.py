@@ -28,25 +28,23 @@ def describe_store(store: str | os.PathLike | None) -> str:
 
 
 def _describe(snap) -> str:
-    m = snap.manifest()
-    systems = m.get("systems", {})
-    lines = [f"store {snap.root}  version {snap.version}  (created {m.get('created_utc', '?')}, "
-             f"{len(systems)} systems; times in {LOCAL_TZ})"]
-    for sid, sd in systems.items():
-        units = sd.get("units", {})
-        lines.append(f"{sid} ({sd.get('kind', '?')}): {len(units)} signal(s)  [{sd.get('folder', '')}]")
-        for name, ud in units.items():
-            outs = ud.get("outputs", {})
+    cat = snap.catalog()
+    lines = [f"store {snap.root}  version {snap.version}  (created {cat.created_utc or '?'}, "
+             f"{len(cat.systems)} systems; times in {LOCAL_TZ})"]
+    for sd in cat.systems:
+        lines.append(f"{sd.id} ({sd.kind.value}): {len(sd.units)} signal(s)  [{sd.folder}]")
+        for name, ud in sd.units.items():
+            outs = ud.outputs
             raw = outs.get("raw")
             if raw is None:
-                lines.append(f"  {name:<20} no data ({len(ud.get('sources', []))} file(s) unreadable)")
+                lines.append(f"  {name:<20} no data ({len(ud.sources)} file(s) unreadable)")
                 continue
-            unit = f" {ud['unit']}" if ud.get("unit") else ""
-            span = f"{_local(raw['ts_min'])} .. {_local(raw['ts_max'])}"
-            counts = " ".join(f"{lvl} {outs[lvl]['rows']:,}" for lvl in LEVELS if lvl in outs)
-            cells = len({s["signal"] for s in ud.get("sources", [])})
-            extra = f", {cells} cells" if ud.get("cell_group") else ""
-            lines.append(f"  {name:<20} [{ud.get('aggregation', '?')}{unit}{extra}]  {span}  rows: {counts}")
+            unit = f" {ud.unit}" if ud.unit else ""
+            span = f"{_local(raw.ts_min)} .. {_local(raw.ts_max)}"
+            counts = " ".join(f"{lvl} {outs[lvl].rows:,}" for lvl in LEVELS if lvl in outs)
+            cells = len({s.signal for s in ud.sources})
+            extra = f", {cells} cells" if ud.cell_group else ""
+            lines.append(f"  {name:<20} [{ud.aggregation}{unit}{extra}]  {span}  rows: {counts}")
     return "\n".join(lines)
 
 

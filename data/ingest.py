@@ -19,7 +19,7 @@ from data.build import build_unit
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
 from data.glossary import LEVELS, spec_for
 from data.manifest import (
-    SourceRecord, UnitRecord, build_manifest, unit_key, units_of, write_json_durably,
+    SourceRecord, UnitRecord, build_manifest, unit_key, write_json_durably,
 )
 from data.names import name_problem
 from data.publish import (
@@ -71,7 +71,7 @@ def _previous(root: Path) -> tuple[str | None, dict[tuple[str, str], UnitRecord]
     if current is None:
         return None, {}
     try:
-        return current, units_of(Snapshot(root, current).manifest())
+        return current, Snapshot(root, current).catalog().units()
     except (OSError, ValueError, KeyError, TypeError):
         return current, {}  # unreadable manifest: rebuild everything rather than trust it
 
@@ -184,9 +184,9 @@ def _with_kept_units(units: tuple[Unit, ...], kept: dict, prev_units: dict) -> t
 
 def _prev_system(root: Path, current: str | None, system_id: str) -> tuple[str, str]:
     try:
-        sd = Snapshot(root, current).manifest()["systems"][system_id]
-        return sd["kind"], sd["folder"]
-    except (OSError, ValueError, KeyError, TypeError):
+        entry = Snapshot(root, current).catalog().system(system_id)
+        return entry.kind.value, entry.folder
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "meter", ""
 
 
@@ -342,10 +342,10 @@ def _outputs_present(root: Path, rec: UnitRecord) -> bool:
 def _same_systems(root: Path, current: str, systems: dict[str, tuple[str, str]]) -> bool:
     """Kinds and folders unchanged too (a moved root is a new manifest, though no data changes)."""
     try:
-        m = Snapshot(root, current).manifest()
-    except (OSError, ValueError):
+        catalog = Snapshot(root, current).catalog()
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return {sid: (s["kind"], s["folder"]) for sid, s in m["systems"].items()} == systems
+    return {s.id: (s.kind.value, s.folder) for s in catalog.systems} == systems
 
 
 def _summarise(base: dict, t0: float, found: Discovery, records: list[UnitRecord], built: list[str],

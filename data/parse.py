@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import re
 import time
@@ -40,8 +41,8 @@ def plausible_window_ms() -> tuple[int, int]:
     return PLAUSIBLE_FROM_MS, int(time.time() * 1000) + PLAUSIBLE_AHEAD_MS
 
 
-class Drop:
-    """Reasons a row is dropped; the keys of every ``dropped`` count."""
+class Drop(enum.StrEnum):
+    """Reasons a row is dropped; the keys of every ``dropped`` count (written as their text)."""
 
     BAD_TIMESTAMP = "bad_timestamp"
     NULL_VALUE = "null_value"
@@ -294,8 +295,10 @@ def _to_number(s: pl.Series, decimal_comma: bool) -> pl.Series:
     return s.cast(pl.Float64, strict=False)
 
 
-_REASONS = (None, Drop.BAD_TIMESTAMP, Drop.NULL_VALUE, Drop.BAD_VALUE, Drop.NON_FINITE, Drop.SENTINEL,
-            Drop.TRUNCATED_LAST_LINE, Drop.DECIMAL_MISMATCH, Drop.IMPLAUSIBLE_TIME)
+# Per-row drop codes: 0 keeps the row, CODE[reason] drops it for that reason.
+_CODED = (Drop.BAD_TIMESTAMP, Drop.NULL_VALUE, Drop.BAD_VALUE, Drop.NON_FINITE, Drop.SENTINEL,
+          Drop.TRUNCATED_LAST_LINE, Drop.DECIMAL_MISMATCH, Drop.IMPLAUSIBLE_TIME)
+CODE = {reason: i for i, reason in enumerate(_CODED, start=1)}
 
 
 def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: SignalSpec, line0: int = 2) -> ParsedFile:
@@ -315,24 +318,27 @@ def _to_rows(path: Path, raw: pl.DataFrame, sep: str, ends_nl: bool, spec: Signa
     code = np.zeros(raw.height, dtype=np.int8)
     sentinel = value.is_in(pl.Series(sentinels_for(spec), dtype=pl.Float64)).fill_null(False).to_numpy()
     value_null = value.is_null().to_numpy()
-    for c, mask in (
-        (5, sentinel),
-        (4, ~value_null & np.isinf(v)),  # nulls are NaN here, and isinf(NaN) is False
-        (3, value_null & ~is_null_text & ~mismatch),
-        (7, mismatch),
-        (2, is_null_text),
-        (8, np.zeros(raw.height, bool) if outside is None else outside),
-        (1, ~ts_ok),
+    for reason, mask in (
+        (Drop.SENTINEL, sentinel),
+        (Drop.NON_FINITE, ~value_null & np.isinf(v)),  # nulls are NaN here, and isinf(NaN) is False
+        (Drop.BAD_VALUE, value_null & ~is_null_text & ~mismatch),
+        (Drop.DECIMAL_MISMATCH, mismatch),
+        (Drop.NULL_VALUE, is_null_text),
+        (Drop.IMPLAUSIBLE_TIME, np.zeros(raw.height, bool) if outside is None else outside),
+        (Drop.BAD_TIMESTAMP, ~ts_ok),
     ):
-        code[mask] = c
+        code[mask] = CODE[reason]
     last = raw.height - 1
     if not ends_nl and code[last]:
-        code[last] = 6  # a cut-off last line (export interrupted mid-write) is reported as such
-    dropped = {_REASONS[c]: int(n) for c, n in enumerate(np.bincount(code, minlength=len(_REASONS))) if c and n}
+        # A cut-off last line (export interrupted mid-write) is reported as such.
+        code[last] = CODE[Drop.TRUNCATED_LAST_LINE]
+    counts = np.bincount(code, minlength=len(_CODED) + 1)
+    dropped = {reason: int(counts[c]) for reason, c in CODE.items() if counts[c]}
     dropped = dict(sorted(dropped.items()))
     problems = _problems(code, raw[ts_col], raw[val_col], ts_col, val_col, line0, rule)
-    if outside is not None and (code == 8).any():
-        problems.append(_window_problem(times.utc.dt.epoch("ms").fill_null(0).to_numpy(), code == 8, line0))
+    implausible = code == CODE[Drop.IMPLAUSIBLE_TIME]
+    if outside is not None and implausible.any():
+        problems.append(_window_problem(times.utc.dt.epoch("ms").fill_null(0).to_numpy(), implausible, line0))
     if times.gap_shifted:
         problems.append(_gap_problem(times.gap_shifted))
     keep = pl.Series(code == 0)
@@ -368,14 +374,15 @@ def _values(col: pl.Series, decimal_comma: bool, rule: DecimalRule | None = None
 def _problems(code: np.ndarray, ts_text: pl.Series, v_text: pl.Series, ts_col: str, val_col: str,
               line0: int = 2, rule: DecimalRule | None = None) -> list[str]:
     out = []
-    for c, what, col in (
-        (1, f"unparseable timestamp in {ts_col!r}", ts_text),
-        (3, f"unparseable number in {val_col!r}", v_text),
-        (7, f"number contradicts the file's decimal rule ({rule.describe() if rule else ''}) in {val_col!r}", v_text),
-        (6, "truncated last line", ts_text),
-        (4, "infinite number", v_text),
+    for reason, what, col in (
+        (Drop.BAD_TIMESTAMP, f"unparseable timestamp in {ts_col!r}", ts_text),
+        (Drop.BAD_VALUE, f"unparseable number in {val_col!r}", v_text),
+        (Drop.DECIMAL_MISMATCH,
+         f"number contradicts the file's decimal rule ({rule.describe() if rule else ''}) in {val_col!r}", v_text),
+        (Drop.TRUNCATED_LAST_LINE, "truncated last line", ts_text),
+        (Drop.NON_FINITE, "infinite number", v_text),
     ):
-        rows = np.flatnonzero(code == c)
+        rows = np.flatnonzero(code == CODE[reason])
         if len(rows):
             ex = ", ".join(f"line {i + line0} {col[int(i)]!r}" for i in rows[:MAX_EXAMPLES])
             out.append(f"{len(rows)} row(s) dropped, {what}: {ex}")

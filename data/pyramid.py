@@ -10,12 +10,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from data.glossary import LEVELS, Aggregation
+from data.glossary import LEVEL_SECONDS, LEVELS, Aggregation
 from data.levelkernel import BY_HOUR_TABLE, BY_KEYS, HOUR_MS, LAST, MAX, MEAN, MIN, reduce_level
 from data.timeparse import UTC_DTYPE
 from data.tzmap import local_day_start_utc
 
-BIN_MS = {"5min": 300_000, "15min": 900_000, "1h": 3_600_000}
+# Fixed-width levels; "1d" is the local calendar day (23 to 25 hours), binned by its own table.
+BIN_MS = {lv: LEVEL_SECONDS[lv] * 1000 for lv in LEVELS if lv not in ("raw", "1d")}
 LEVEL_SCHEMA = {"ts": UTC_DTYPE, "value": pl.Float64, "min": pl.Float64, "max": pl.Float64, "count": pl.UInt32}
 
 

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import polars as pl
 
-from data.glossary import CELL_GROUPS, LEVELS
+from data.catalog import MANIFEST_FILE, Catalog, read_catalog
+from data.glossary import CELL_GROUPS, LEVELS, cell_key
 from data.parquet_out import sha256_file
 
 STORE_ENV = "BESS_STORE"
@@ -47,7 +48,6 @@ CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 STAGING_DIR = "staging"
 REPORTS_DIR = "reports"
-MANIFEST_FILE = "manifest.json"
 
 
 class StoreError(Exception):
@@ -105,7 +105,21 @@ class Snapshot:
     def path(self) -> Path:
         return self.root / VERSIONS_DIR / self.version
 
+    def catalog(self) -> Catalog:
+        """The version's typed catalog (data/catalog.py): how code reads the manifest.
+
+        A damaged manifest (not JSON, or JSON of the wrong shape) is a ManifestError naming it.
+        """
+        try:
+            return read_catalog(self.path)
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+            if isinstance(exc, ManifestError):
+                raise
+            raise ManifestError(f"manifest {self.path / MANIFEST_FILE} is damaged ({type(exc).__name__}: {exc}); "
+                                "run 'bess ingest' to rebuild the store") from None
+
     def manifest(self) -> dict:
+        """The raw manifest JSON, for tests of the written format; code reads :meth:`catalog`."""
         try:
             with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
                 m = json.load(fh)
@@ -160,8 +174,8 @@ class Snapshot:
         if cells is not None:
             if signal not in CELL_GROUPS:
                 raise ValueError(f"cells= only applies to cell groups {list(CELL_GROUPS)}, not {signal!r}")
-            keys = [p * 1000 + c for p, c in cells]
-            lf = lf.filter((pl.col("pack").cast(pl.Int32) * 1000 + pl.col("cell")).is_in(keys))
+            keys = [cell_key(p, c) for p, c in cells]
+            lf = lf.filter(cell_key(pl.col("pack").cast(pl.Int64), pl.col("cell").cast(pl.Int64)).is_in(keys))
         if columns is not None:
             lf = lf.select(columns)
         return lf.collect()
@@ -181,11 +195,7 @@ def _expected_outputs(snap: Snapshot) -> dict[str, tuple[str, int]]:
     with _VERIFY_LOCK:
         if key in _EXPECTED:
             return _EXPECTED[key]
-    out = {}
-    for system in (snap.manifest().get("systems") or {}).values():
-        for unit in (system.get("units") or {}).values():
-            for written in (unit.get("outputs") or {}).values():
-                out[written["relpath"]] = (written["sha256"], int(written["size_bytes"]))
+    out = snap.catalog().outputs()
     with _VERIFY_LOCK:
         while len(_EXPECTED) >= _MAX_EXPECTED_VERSIONS:
             _EXPECTED.pop(next(iter(_EXPECTED)))

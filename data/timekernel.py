@@ -6,7 +6,6 @@ Polars regex path in data/timeparse.py stays as the reference and the fallback.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 BAD, NAIVE, WITH_OFFSET = 0, 1, 2

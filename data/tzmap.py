@@ -16,6 +16,23 @@ from data.glossary import LOCAL_TZ
 
 MS_PER_DAY = 86_400_000
 _YEAR_MIN, _YEAR_MAX = 1970, 2100
+_LOCAL = ZoneInfo(LOCAL_TZ)
+
+
+def local_instant(t: datetime) -> datetime:
+    """The naive-local-time rule: a time without an offset is Europe/Berlin wall time.
+
+    An aware time is returned as is. A wall time in the autumn fold (the repeated hour)
+    is its first occurrence (summer time); a wall time in the spring gap is moved forward
+    by the gap (02:30 becomes 03:30 CEST). The API's DateTime scalar and the dashboard's
+    plot ranges use this function.
+
+    Where it differs by design: the ingest (data/timeparse.resolve_utc, vectorised with
+    :func:`local_to_utc`) applies the same gap rule, but reads a fold's rows in file
+    order, so rows after the clock jumps back are the second (winter-time) pass; a
+    single value has no order to tell, so it takes the first pass.
+    """
+    return t.replace(tzinfo=_LOCAL) if t.tzinfo is None else t
 
 
 @lru_cache(maxsize=8)

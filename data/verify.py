@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from data.manifest import units_of
 from data.parquet_out import sha256_file
 from data.store import (
     MANIFEST_FILE, ManifestError, NoStoreError, Snapshot, StoreError, record_fault, recorded_faults,
@@ -24,15 +23,9 @@ QUICK_CHECK_S = 5.0
 def verify_snapshot(snapshot: Snapshot) -> list[str]:
     """Problems found (empty when the version is intact): missing, resized, corrupted or stray files."""
     try:
-        manifest = snapshot.manifest()
-    except (OSError, ValueError) as exc:
+        units = snapshot.catalog().units()
+    except (OSError, ValueError) as exc:  # ManifestError is a ValueError: damaged or unknown version
         return [f"{snapshot.path / MANIFEST_FILE}: manifest unreadable: {exc}"]
-    try:
-        units = units_of(manifest)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        return [f"{snapshot.path / MANIFEST_FILE}: manifest damaged ({type(exc).__name__}: {exc})"]
-    if not units and manifest.get("systems"):
-        return [f"{snapshot.path / MANIFEST_FILE}: unknown manifest_version {manifest.get('manifest_version')!r}"]
     problems: list[str] = []
     expected: set[str] = set()
     for rec in units.values():
@@ -130,13 +123,11 @@ def start_verification(snapshot: Snapshot) -> threading.Thread | None:
 
 def _quick_check(snapshot: Snapshot) -> list[str]:
     """``relpath: what`` for every listed output that is missing or has the wrong size (no hashing)."""
-    m = snapshot.manifest()
+    snapshot.manifest()  # not JSON at all: a ManifestError for the caller, as the raw read raises it
     try:
-        units = units_of(m)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        return [f"{MANIFEST_FILE}: damaged ({type(exc).__name__}: {exc})"]
-    if not units and m.get("systems"):
-        return [f"{MANIFEST_FILE}: damaged or unknown manifest_version {m.get('manifest_version')!r}"]
+        units = snapshot.catalog().units()
+    except ManifestError as exc:  # JSON of the wrong shape, or an unknown manifest_version
+        return [f"{MANIFEST_FILE}: damaged ({exc})"]
     out = []
     for rec in units.values():
         for w in rec.outputs.values():

@@ -78,3 +78,36 @@ def test_cell_rows_match_the_system_matrix_and_fits(demo_store):
     assert cell["satVoltage"]["days"] == m["columns"]
     assert cell["satVoltage"]["values"] == m["values"][row * n:(row + 1) * n]
     assert cell["fit"] == next(f for f in data["degradation"] if f["label"] == "P3C17")
+
+
+RANGED = """query($id: ID!, $a: DateTime, $b: DateTime, $c: DateTime, $d: DateTime) { system(id: $id) { ... on Bess {
+  early: satVoltage(from: $a, to: $b) { rows columns values }
+  late: satVoltage(from: $c, to: $d) { rows columns values } } } }"""
+
+
+def test_ranges_are_slices_of_the_one_full_record_analysis(demo_store, store_reads):
+    import numpy as np
+
+    from datetime import timezone
+
+    from api.scalars import parse_datetime
+    from core.cell_queries import read_sat
+
+    service = CountingService(demo_store)
+    info = service.systems(SystemKind.BESS)[0]
+    days = service.sat_matrix(info.id).days
+    a, b, c = (f"{days[i]}T00:00:00" for i in (10, len(days) // 2, len(days) - 20))
+    with live_server(create_app(service, token=None, cors_origins=[])) as url:
+        gql = GraphQLClient(url)
+        data = gql.data(RANGED, {"id": info.id, "a": a, "b": b, "c": b, "d": c})["system"]
+        gql.close()
+    # One whole-record analysis (already computed above), no analysis and no read per range.
+    assert service.calls == Counter(cell_analysis=2) and store_reads["cell_v@1d"] == 1
+    for part, (lo, hi) in (("early", (a, b)), ("late", (b, c))):
+        got = data[part]
+        # Independent reference: extracting the range alone from the store.
+        alone = read_sat(service.snapshot(), info, *(parse_datetime(t).astimezone(timezone.utc) for t in (lo, hi)))
+        assert got["columns"] == [str(d) for d in alone.days] and got["columns"]
+        assert got["rows"] == list(alone.labels)
+        values = np.array([np.nan if v is None else v for v in got["values"]]).reshape(len(got["rows"]), -1)
+        assert np.array_equal(values, alone.voltage_v, equal_nan=True)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from core.bench import run
-from core.bench.table import Row
+from bench import run
+from bench.table import Row
 
 HEADER = "| benchmark | ours | baseline (named) | ratio | target | met? |"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.cells import (Alert, AlertKind, AlertRules, FitMethod, Language, PackEvent, Severity, build_alerts,
-                        cell_deviations, drift_scores, extract_sat, fit_cells, health_by_pack, pack_trends,
+                        cell_deviations, extract_sat, fit_cells, health_by_pack, pack_trends,
                         rank_cells)
 from core.cells.drift import analyze_drift
 

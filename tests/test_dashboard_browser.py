@@ -85,13 +85,24 @@ def open_page(browser, base_url):
         p.page.close()
 
 
-def test_meter_view_renders_power_pf_energy_and_kpis(open_page):
+def test_meter_view_renders_power_pf_energy_and_kpis(open_page, demo_store):
+    from core.service import QueryService
+    from dashboard.state import window
+    from dashboard.widgets import format_value
+
     p = open_page("?view=meter&system=m1&range=1m")
     p.find(".power-plot canvas")
     p.find(".pf-plot canvas")
     p.find(".energy-bars canvas")
     assert p.page.locator(".kpi-tile").count() >= 8
-    assert "Import" in p.find(".kpi-label").inner_text() or p.page.get_by_text("Import").count()
+    # The tiles show the core's KPIs of the page's range, each under its own label.
+    shown = dict(zip(p.page.locator(".kpi-tile .kpi-label").all_inner_texts(),
+                     p.page.locator(".kpi-tile .kpi-value").all_inner_texts()))
+    service = QueryService(demo_store)
+    k = service.kpis("m1", *window("1m", service.system("m1").time_range.end))
+    assert shown["Import"] == format_value(k.import_kwh, "kWh") != "–"
+    assert shown["Export"] == format_value(k.export_kwh, "kWh")
+    assert shown["Peak power"] == format_value(k.peak_power_kw, "kW") != "–"
     p.shot("meter")
     p.assert_clean()
 

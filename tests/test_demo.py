@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from data.demo import TRUTH_FILE, generate_demo
+from data.demo import generate_demo
 from data.demo.config import DemoConfig, config_for
 from data.demo.generate import build_demo
 from data.demo.physics import OCV_SOC, OCV_V, integrate_string, ocv_v

@@ -45,7 +45,7 @@ def test_integrate_power_holds_each_bin_and_skips_gaps():
 
 # -- gap-aware counters, booked by interval start (truths written by hand) ---------------------
 
-from datetime import datetime, timedelta  # noqa: E402
+from datetime import datetime  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from core.energy import PARTIAL_DAY_COVERAGE, IntervalKind, book, counter_energy, power_energy, totals, unattributed  # noqa: E402

@@ -26,3 +26,10 @@ def test_no_layer_imports_upward():
 def test_only_the_composition_root_imports_the_dashboard_from_api():
     importers = {p for p, target in _imports("api") if target == "dashboard"}
     assert importers <= {COMPOSITION_ROOT}
+
+
+def test_no_layer_but_the_cli_imports_the_benchmarks():
+    bench_re = re.compile(r"^\s*(?:from|import)\s+bench(?:\.|\s|$)", re.MULTILINE)
+    importers = {str(p.relative_to(ROOT)) for layer in ("data", "core", "api", "dashboard")
+                 for p in sorted((ROOT / layer).rglob("*.py")) if bench_re.search(p.read_text(encoding="utf-8"))}
+    assert importers <= {"api/cli.py"}

@@ -2,7 +2,7 @@
 
 Every abusive request must come back (within a generous client timeout) with a clear error and no
 5xx, and a normal query right after must still work. Load and the concurrent ingest are bounded in
-count and time and stay on loopback. The 60-s load run is core/bench/load.py (`make bench`).
+count and time and stay on loopback. The 60-s load run is bench/load.py (`make bench`).
 """
 
 from __future__ import annotations
@@ -251,8 +251,8 @@ def test_fifty_megabyte_body_is_refused_and_the_server_still_answers(served):
 # -- bounded load on loopback ---------------------------------------------------------------------
 
 def test_load_smoke_zero_errors(served):
-    """A short, bounded version of core/bench/load.py: 8 workers x 40 mixed queries, zero errors."""
-    from core.bench.load import mixed_queries, run_load
+    """A short, bounded version of bench/load.py: 8 workers x 40 mixed queries, zero errors."""
+    from bench.load import mixed_queries, run_load
 
     server, _ = served
     result = run_load(server.url, mixed_queries(CLEAN_METER, CLEAN_BESS), concurrency=8, requests_per_worker=40,

@@ -121,11 +121,20 @@ def test_meter_import_matches_counter_reference_across_a_reset(service, demo_dir
     assert daily.import_kwh.sum() == pytest.approx(k.import_kwh, rel=1e-3)
 
 
-def test_pv_meter_exports(service, demo_truth):
+def test_pv_meter_exports(service, demo_truth, demo_dir):
     pv = [m for m, t in demo_truth["meters"].items() if t["pv_export"]]
     assert pv
     k = service.kpis(pv[0])
-    assert k.export_kwh > 0 and k.min_power_kw < 0
+    # Independent references from the export CSVs: the export counter's increments (a drop is a
+    # restart, counting the new value) and the most negative power sample.
+    ref = _read_csv_utc(demo_dir / f"meter/{pv[0]}/neg_ae.csv")
+    ref = ref[~ref.index.duplicated(keep="last")].to_numpy()
+    d = np.diff(ref)
+    d = np.where(d < 0, ref[1:], d)
+    assert k.export_kwh == pytest.approx(d.sum(), rel=1e-6) and k.export_kwh > 0
+    power = _read_csv_utc(demo_dir / f"meter/{pv[0]}/com_ap.csv")
+    assert k.min_power_kw == pytest.approx(power.resample("15min").mean().min(), rel=1e-6)
+    assert k.min_power_kw < 0
 
 
 def test_cycles_from_measured_throughput_match_truth(demo_store, demo_truth, monkeypatch):

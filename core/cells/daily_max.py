@@ -1,4 +1,10 @@
-"""Per-cell daily maximum voltage matrix (cells x days) from long arrays: Numba kernel and NumPy reference."""
+"""Per-cell daily maximum voltage matrix (cells x days) from long arrays: Numba kernel and NumPy reference.
+
+Not on the query path: queries read the store's 1d level, whose max already is each
+cell's daily maximum (core.cell_queries.read_sat). Kept because the ground-truth tests
+(tests/test_cells_groundtruth.py, _reference.py, _fleet.py) build SAT matrices from the
+raw CSV samples through it, a path independent of the ingest's 1d aggregation.
+"""
 
 from __future__ import annotations
 

@@ -48,3 +48,43 @@ def health_by_pack(packs: np.ndarray, cells: np.ndarray, alerts: Sequence[Alert]
         out.append(PackHealth(pack=int(p), n_cells=len(grades), healthy=grades.count(0),
                               watched=grades.count(1), critical=grades.count(2)))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    """One pack at a glance: health counts, SAT level and spread on its latest saturation day,
+    and its best and worst cell by robust |loss rate| (labels; None without a finite rate)."""
+
+    pack: int
+    n_cells: int
+    healthy: int
+    watched: int
+    critical: int
+    mean_sat_v: float  # NaN without a saturation day
+    spread_sat_v: float
+    latest_day: np.datetime64 | None
+    best_cell: str | None
+    worst_cell: str | None
+
+
+def pack_summary(pack: int, health: Sequence[PackHealth], trends, robust) -> PackSummary:
+    """The summary of ``pack`` from the analysis' health counts, pack trends and robust fits."""
+    h = next((x for x in health if x.pack == pack), None)
+    row = np.flatnonzero(np.asarray(trends.packs) == pack)
+    mean = spread = np.nan
+    day = None
+    if row.size:
+        ok = np.flatnonzero(np.isfinite(trends.mean_v[row[0]]))
+        if ok.size:
+            j = ok[-1]
+            mean, spread = float(trends.mean_v[row[0], j]), float(trends.spread_v[row[0], j])
+            day = np.datetime64(trends.days[j], "D")
+    rows = np.flatnonzero(np.asarray(robust.packs) == pack)
+    loss = np.abs(np.asarray(robust.loss_pct_per_year, dtype=np.float64)[rows])
+    best = worst = None
+    if rows.size and np.isfinite(loss).any():
+        best = robust.labels[rows[int(np.nanargmin(loss))]]
+        worst = robust.labels[rows[int(np.nanargmax(loss))]]
+    return PackSummary(pack=pack, n_cells=h.n_cells if h else int(rows.size), healthy=h.healthy if h else 0,
+                       watched=h.watched if h else 0, critical=h.critical if h else 0, mean_sat_v=mean,
+                       spread_sat_v=spread, latest_day=day, best_cell=best, worst_cell=worst)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.cells._robust import nanmedian_axis0, readonly
-from data.glossary import cell_label
+from data.glossary import cell_key, cell_label
 
 SAT_MIN_MEDIAN_V = 3.40
 SAT_MIN_SOC_PCT = 95.0
@@ -139,7 +139,7 @@ def extract_sat(daily_max_v: np.ndarray, days: np.ndarray, packs: np.ndarray, ce
     day_axis = _as_days(days, n_days)
     packs_i = _as_ids(packs, "packs", n_cells)
     cells_i = _as_ids(cells, "cells", n_cells)
-    keys = packs_i * 1_000_000 + cells_i
+    keys = cell_key(packs_i, cells_i)
     if np.unique(keys).size != n_cells:
         raise ValueError("packs/cells name the same cell twice")
     lo, hi = plausible_range_v

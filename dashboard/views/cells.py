@@ -12,8 +12,7 @@ import param
 
 from core.results import Matrix
 from dashboard import plots
-from dashboard.derive import (alerts_frame, degradation_frame, deviation_from_pack_median, events_frame,
-                              health_frame, sat_to_matrix, trends_frame)
+from dashboard.derive import alerts_frame, degradation_frame, events_frame, health_frame, sat_to_matrix, trends_frame
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
@@ -29,13 +28,6 @@ class CellView(ViewBase):
     plotly_ready = param.Boolean(default=False, constant=True,
                                  doc="Whether the page loaded plotly.js, which the 3D surface needs.")
     fit_method = param.Selector(default="ols", objects=["ols", "robust"], doc="Regression of the degradation table.")
-
-    def _core(self, name: str):
-        """A cell-analytics method of the query service, or None while the core lacks it."""
-        return getattr(self.service, name, None)
-
-    def _missing(self, name: str):
-        return info_message(tr("not_available", self.state.lang, what=f"QueryService.{name}()"))
 
     # -- controls ---------------------------------------------------------------------------
 
@@ -61,30 +53,16 @@ class CellView(ViewBase):
         """The matrix on screen, its label, colour map and whether the colours centre on zero."""
         s, lang = self.state, self.state.lang
         start, end = self.window()
-        sat = self._core("sat_matrix")
         if s.heatmap == "sat":
-            if sat is None:
-                raise LookupError(tr("not_available", lang, what="QueryService.sat_matrix()"))
-            return sat_to_matrix(sat(s.system, start, end)), tr("sat", lang), "viridis", False
+            return sat_to_matrix(self.service.sat_matrix(s.system, start, end)), tr("sat", lang), "viridis", False
         if s.heatmap == "deviation":
-            dev = self._core("deviation_matrix")
-            if dev is not None:
-                m = dev(s.system, start, end)
-            else:
-                base = sat_to_matrix(sat(s.system, start, end)) if sat else self.service.cell_matrix(
-                    s.system, level=s.level, start=start, end=end)
-                m = deviation_from_pack_median(base, self.info().cells_per_pack)
-            return m, tr("deviation", lang), "RdBu_r", True
+            return self.service.deviation_matrix(s.system, start, end), tr("deviation", lang), "RdBu_r", True
         m = self.service.cell_matrix(s.system, level=s.level, start=start, end=end)
         return m, f"{tr('raw', lang)} ({s.level})", "viridis", False
 
     def _deviation_like(self, sat: Matrix) -> np.ndarray:
         """The deviation matrix [mV] on the SAT matrix's rows and columns (NaN where it has none)."""
-        dev_fn = self._core("deviation_matrix")
-        if dev_fn is None:
-            dev = deviation_from_pack_median(sat, self.info().cells_per_pack)
-            return 1000.0 * dev.values if dev.unit == "V" else dev.values
-        dev = dev_fn(self.state.system, *self.window())
+        dev = self.service.deviation_matrix(self.state.system, *self.window())
         scale = 1000.0 if dev.unit == "V" else 1.0
         out = np.full(sat.values.shape, np.nan)
         rows = {r: i for i, r in enumerate(dev.rows)}
@@ -128,10 +106,7 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.range", "state.lang", "state.pack")
     @guarded
     def sat_overview(self):
-        sat = self._core("sat_matrix")
-        if sat is None:
-            return self._missing("sat_matrix")
-        m = sat_to_matrix(sat(self.state.system, *self.window()))
+        m = sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window()))
         info, pack = self.info(), self.state.pack
         rows = range(m.values.shape[0]) if pack == 0 else range((pack - 1) * info.cells_per_pack,
                                                                   pack * info.cells_per_pack)
@@ -174,10 +149,7 @@ class CellView(ViewBase):
             return pn.pane.Markdown("")
         if not self.plotly_ready:
             return info_message(tr("surface_reload", self.state.lang))
-        sat = self._core("sat_matrix")
-        if sat is None:
-            return self._missing("sat_matrix")
-        m = sat_to_matrix(sat(self.state.system, *self.window()))
+        m = sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window()))
         lang = self.state.lang
         return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", lang), lang=lang), backend="plotly")
 
@@ -194,8 +166,6 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang")
     @guarded
     def health(self):
-        if self._core("pack_health") is None:
-            return self._missing("pack_health")
         lang = self.state.lang
         frame = health_frame(self.service.pack_health(self.state.system))
         long = frame.melt(id_vars="pack", value_vars=["healthy", "watched", "critical"], var_name="status",
@@ -211,8 +181,6 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang")
     @guarded
     def trends(self):
-        if self._core("pack_trends") is None:
-            return self._missing("pack_trends")
         from dashboard.timez import iso_to_local_naive
 
         tr_ = self.service.pack_trends(self.state.system)
@@ -233,16 +201,12 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang", "fit_method")
     @guarded
     def degradation(self):
-        if self._core("degradation") is None:
-            return self._missing("degradation")
         fits = self.service.degradation(self.state.system, self.fit_method)
         return self._table(degradation_frame(fits, self.state.lang), f"degradation_{self.fit_method}", "degradation")
 
     @param.depends("state.system", "state.lang", "fit_method", "state.pack", "state.cell")
     @guarded
     def fit(self):
-        if self._core("degradation") is None or self._core("sat_matrix") is None:
-            return self._missing("degradation")
         s, info = self.state, self.info()
         pack = s.pack or 1
         row = (pack - 1) * info.cells_per_pack + s.cell - 1
@@ -261,16 +225,12 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang")
     @guarded
     def alerts(self):
-        if self._core("alerts") is None:
-            return self._missing("alerts")
         return self._table(alerts_frame(self.service.alerts(self.state.system), self.state.lang), "alerts",
                            "alerts", empty="no_alerts")
 
     @param.depends("state.system", "state.lang")
     @guarded
     def events(self):
-        if self._core("events") is None:
-            return self._missing("events")
         return self._table(events_frame(self.service.events(self.state.system)), "events", "pack-events",
                            empty="no_events")
 

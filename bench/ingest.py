@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bench.table import Row
+from bench.table import Row
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".bess" / "bench"

@@ -3,7 +3,7 @@
 The server is a real `bess serve` subprocess on loopback (core never imports api). The store is the
 small demo fleet (20 months, 3 BESS of 260 cells) plus one meter `m7` sampled every 5 minutes over
 20 months, written as real-layout CSV and ingested by the real ingest. The bounded-load rows
-(concurrency 32, zero errors) are the `load` group (core/bench/load.py).
+(concurrency 32, zero errors) are the `load` group (bench/load.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench.load import start_server, stop_server
-from core.bench.table import Row
+from bench.load import start_server, stop_server
+from bench.table import Row
 
 FIVE_MIN_METER = "m7"
 SERIES_TARGET_S = 0.020

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.bench.table import Row
+from bench.table import Row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -87,13 +87,14 @@ def _zoom_rerender_s(browser, url: str, zooms: int) -> list[float]:
 def bench_dashboard(quick: bool) -> list[Row]:
     from playwright.sync_api import sync_playwright
 
-    from core.bench.load import _demo_store, start_server, stop_server
+    from bench.load import _demo_store, start_server, stop_server
+    from data.glossary import SystemKind
     from data.store import open_snapshot
 
     repeats, zooms = (2, 3) if quick else (5, 8)
     with tempfile.TemporaryDirectory() as tmp:
         store = _demo_store(Path(tmp))
-        bess = next(sid for sid, e in open_snapshot(store).manifest()["systems"].items() if e.get("kind") == "bess")
+        bess = next(s.id for s in open_snapshot(store).catalog().systems if s.kind == SystemKind.BESS)
         proc, base = start_server(store, Path(tmp) / "serve.log")
         try:
             url = f"{base}/?view=cells&system={bess}&heatmap=sat&range=all"

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from core.bench.table import Row, time_call
+from bench.table import Row, time_call
 
 
 def _walk(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

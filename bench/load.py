@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench.table import Row
+from bench.table import Row
 
 HOST = "127.0.0.1"  # load never leaves the machine
 FULL_SECONDS = 60.0
@@ -256,18 +256,15 @@ def _demo_store(workdir: Path) -> Path:
 def bench_load(quick: bool) -> list[Row]:
     """p50/p95/p99 of mixed GraphQL queries at concurrency 32 for 60 s (quick: 8 for 5 s)."""
     from data.glossary import SystemKind
-    from data.manifest import units_of
     from data.store import open_snapshot
 
     seconds, concurrency = (5.0, 8) if quick else (FULL_SECONDS, FULL_CONCURRENCY)
     overload_s = 5.0 if quick else OVERLOAD_SECONDS
     with tempfile.TemporaryDirectory(prefix="bess-load-") as tmp:
         store = _demo_store(Path(tmp))
-        systems = open_snapshot(store).manifest()["systems"]
-        units = units_of(open_snapshot(store).manifest())
-        meter = next(s for s, d in sorted(systems.items()) if d["kind"] == SystemKind.METER.value
-                     and (s, "com_ap") in units)
-        bess = next(s for s, d in sorted(systems.items()) if d["kind"] == SystemKind.BESS.value)
+        systems = open_snapshot(store).catalog().systems
+        meter = next(s.id for s in systems if s.kind == SystemKind.METER and "com_ap" in s.units)
+        bess = next(s.id for s in systems if s.kind == SystemKind.BESS)
         proc, url = start_server(store, Path(tmp) / "serve.log")
         try:
             run_load(url, mixed_queries(meter, bess), concurrency=4, requests_per_worker=8)  # warm caches

@@ -3,15 +3,15 @@
 Adding a group
 --------------
 Write a function ``def bench_<topic>(quick: bool) -> list[Row]`` in a module of your own
-(``core.bench.table.Row``; time with ``core.bench.table.time_call``, which excludes the
+(``bench.table.Row``; time with ``bench.table.time_call``, which excludes the
 warm-up / JIT call and returns the median), then add ONE line to ``GROUPS`` below::
 
-    Group("ingest", "core.bench.ingest:bench_ingest"),
+    Group("ingest", "bench.ingest:bench_ingest"),
 
-Groups are imported by name when they run, so a group can live in an upper layer
-(``api.bench:bench_api``, ``dashboard.bench:bench_dashboard``) without `core` importing
-`api` or `dashboard` (tests/test_layers.py). A group that raises, or whose module cannot be
-imported (e.g. a missing optional tool), becomes one error row; the other groups still run.
+The package sits beside the layers, not in one: a group may drive any of them (HTTP,
+Chromium, the ingest), and no layer imports it (tests/test_layers.py). Groups are imported
+by name when they run, so a group that raises, or whose module cannot be imported (e.g. a
+missing optional tool), becomes one error row; the other groups still run.
 ``quick=True`` must use small inputs: tests/test_bench_harness.py runs it as a smoke test.
 
 The file keeps one section per group between ``<!-- group:NAME -->`` markers, so
@@ -30,7 +30,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bench.table import Row, render_group
+from bench.table import Row, render_group
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ class Group:
 
 
 GROUPS: list[Group] = [
-    Group("kernels", "core.bench.kernels:bench_kernels"),
-    Group("cells", "core.bench.cells:bench_cells"),
-    Group("load", "core.bench.load:bench_load"),
-    Group("dashboard", "core.bench.dashboard:bench_dashboard"),
-    Group("api", "core.bench.api:bench_api"),
-    Group("ingest", "core.bench.ingest:bench_ingest"),
+    Group("kernels", "bench.kernels:bench_kernels"),
+    Group("cells", "bench.cells:bench_cells"),
+    Group("load", "bench.load:bench_load"),
+    Group("dashboard", "bench.dashboard:bench_dashboard"),
+    Group("api", "bench.api:bench_api"),
+    Group("ingest", "bench.ingest:bench_ingest"),
 ]
 
 _SECTION = re.compile(r"<!-- group:(?P<name>[\w.-]+) -->\n(?P<body>.*?)<!-- /group:(?P=name) -->\n",
