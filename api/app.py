@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import WebSocketRoute
 
 from api.auth import AuthGate, parse_tokens
 from api.graphiql import LocalGraphiQLApp, mount_assets
@@ -80,6 +81,7 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     # and this schema has no mutations at all. GraphiQL's page and assets are served from here.
     graphql = LocalGraphiQLApp(schema, service, graphql_ide="graphiql" if graphiql else None)
     app.add_route("/graphql", graphql, methods=["GET", "POST"])
+    app.router.routes.append(WebSocketRoute("/graphql", graphql))  # subscriptions (graphql-transport-ws)
     if graphiql:
         mount_assets(app)
     app.add_route("/healthz", health_endpoint(service, lambda: shed.stats().as_dict()), methods=["GET"])

@@ -13,6 +13,7 @@ from api.cells import Cell, Pack
 from api.errors import ShapeErrors, log_errors
 from api.limits import schema_extensions
 from api.scalars import SCALARS
+from api.subscriptions import Subscription
 from api.systems import Bess, Meter, System, system_of
 from api.types import SystemKind
 from core.results import SystemInfo
@@ -44,6 +45,7 @@ class BessSchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return BessSchema(
         query=Query,
+        subscription=Subscription,
         types=[Meter, Bess, Pack, Cell],
         extensions=[*schema_extensions(), ShapeErrors],
         config=StrawberryConfig(scalar_map=SCALARS),
