@@ -33,7 +33,9 @@ class DashboardState(param.Parameterized):
                                doc="Most points drawn per series line (downsampled in the core).")
     pack = param.Integer(default=0, bounds=(0, 99), doc="Pack in the cell view (0 = all packs).")
     cell = param.Integer(default=1, bounds=(1, 999), doc="Cell within the pack for the raw cell viewer.")
-    heatmap = param.Selector(default="sat", objects=list(HEATMAPS), doc="What the cell heatmap colours.")
+    heatmap = param.Selector(default="deviation", objects=list(HEATMAPS),
+                             doc="What the cell heatmap colours; deviation from peers first: what every cell "
+                                 "shares (set-point, temperature) is gone, so a drifting cell or stepped pack shows.")
     level = param.Selector(default="1d", objects=list(LEVELS),
                            doc="Pyramid level of the raw cell-voltage heatmap.")
     surface = param.Boolean(default=False,

@@ -15,6 +15,7 @@ DECIMALS: dict[str, int] = {
     "sat_v_at_5000_efc": 3, "loss_pct_at_5000_efc": 2, "sat_v_at_10000_efc": 3, "loss_pct_at_10000_efc": 2,
     "n_days": 0, "healthy": 0, "watched": 0, "critical": 0, "n_cells": 0, "step_mv": 1, "cells_affected": 0,
     "rate_mv_per_month": 2, "ci95_low_mv_per_month": 2, "ci95_high_mv_per_month": 2,
+    "drift_mv_per_month": 2, "deviation_mv": 1,
 }
 
 
@@ -30,5 +31,8 @@ def data_table(frame: pd.DataFrame, lang: str, *, css: str, page_size: int | Non
         frame, disabled=True, show_index=False, pagination="local" if page_size else None,
         page_size=page_size, sizing_mode="stretch_width", css_classes=[css], layout="fit_data_stretch",
         titles={c: column_title(c, lang) for c in frame.columns},
-        formatters={c: tabulator_number(lang, DECIMALS[c]) for c in numeric},
+        formatters={**{c: tabulator_number(lang, DECIMALS[c]) for c in numeric},
+                    # a link column ("open") holds same-page URLs: Tabulator's link formatter, no script
+                    **({"open": {"type": "link", "label": tr("open", lang), "target": "_self"}}
+                       if "open" in frame.columns else {})},
         configuration=tabulator_locale(lang))

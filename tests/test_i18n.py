@@ -72,7 +72,9 @@ def test_an_untranslated_label_fails_loudly():
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_table_headers_are_words_not_identifiers(service, lang):
     fits = service.degradation(BESS)
-    frames = [derive.degradation_frame(fits, lang), derive.alerts_frame(service.alerts(BESS), lang),
+    analysis = service.cell_analysis(BESS)
+    frames = [derive.degradation_frame(fits, analysis.verdicts, lang), derive.drift_frame(analysis, lang),
+              derive.alerts_frame(service.alerts(BESS), lang, BESS),
               derive.health_frame(service.pack_health(BESS)), derive.events_frame(service.events(BESS)),
               derive.trends_frame(service.pack_trends(BESS))]
     for frame in frames:
@@ -84,7 +86,7 @@ def test_table_headers_are_words_not_identifiers(service, lang):
 
 
 def test_alert_severities_and_kinds_read_german(service):
-    frame = derive.alerts_frame(service.alerts(BESS), "de")
+    frame = derive.alerts_frame(service.alerts(BESS), "de", BESS)
     assert len(frame)
     german = {tr(f"severity_{s.value}", "de") for s in Severity}
     assert set(frame["severity"]) <= german
@@ -162,3 +164,35 @@ def test_heatmap_colours_are_clipped_robustly_and_the_legend_says_how():
     assert plots.robust_clim(np.full((3, 3), np.nan)) is None
     legend = plots.heatmap_legend((3.4271, 3.4813), "V", "de", daily=True)
     assert "3,427 bis 3,481 V" in legend and "magenta" in legend and "keine SAT" in legend
+
+
+def test_every_alert_links_to_its_cell_over_the_days_that_raised_it(service):
+    """The alerts table's link opens the cell view on that cell, with a range reaching back to the
+    alert's first day (counted from the data's end, as the range presets are)."""
+    from urllib.parse import parse_qs
+
+    alerts = service.alerts(BESS)
+    frame = derive.alerts_frame(alerts, "en", BESS)
+    assert len(frame) == len(alerts)
+    last = max(a.last_day for a in alerts)
+    span = {"7d": 7, "1m": 30, "all": 10 ** 6}
+    for a, link in zip(sorted(alerts, key=lambda x: -x.severity.rank), frame["open"]):
+        q = {k: v[0] for k, v in parse_qs(link.lstrip("?")).items()}
+        assert q["view"] == "cells" and q["system"] == BESS and int(q["pack"]) == a.pack
+        assert (int(q["cell"]) if "cell" in q else None) == a.cell
+        assert int((last - a.first_day).astype("int64")) <= span[q["range"]] + 1 or q["range"] == "all"
+
+
+def test_drift_table_agrees_with_the_core_and_the_alerts(service):
+    analysis = service.cell_analysis(BESS)
+    frame = derive.drift_frame(analysis, "en")
+    assert len(frame) == analysis.sat.n_cells
+    critical = {a.label for a in analysis.alerts if a.cell is not None and a.severity.value == "critical"}
+    top = list(frame["cell"][:len(critical)])
+    assert set(top) == critical  # the cells that need attention first
+    rows = frame.set_index("cell")
+    for label in critical:
+        assert rows.loc[label, "rating"] in {"fast drift", "far from its peers"}
+    i = list(analysis.drift.cells.labels).index(top[0]) if top else 0
+    assert rows.loc[analysis.drift.cells.labels[i], "drift_mv_per_month"] == pytest.approx(
+        analysis.drift.cells.drift_v_per_day[i] * 1000 * 365.25 / 12, abs=1e-3)

@@ -12,7 +12,8 @@ import param
 
 from core.results import Matrix
 from dashboard import plots
-from dashboard.derive import alerts_frame, degradation_frame, events_frame, health_frame, sat_to_matrix, trends_frame
+from dashboard.derive import (alerts_frame, degradation_frame, drift_frame, events_frame, health_frame, sat_to_matrix,
+                              trends_frame)
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
@@ -201,8 +202,15 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang", "fit_method")
     @guarded
     def degradation(self):
+        lang = self.state.lang
+        analysis = self.service.cell_analysis(self.state.system)
         fits = self.service.degradation(self.state.system, self.fit_method)
-        return self._table(degradation_frame(fits, self.state.lang), f"degradation_{self.fit_method}", "degradation")
+        return pn.Column(
+            pn.pane.Markdown(f"**{tr('drift_table', lang)}**"),
+            self._table(drift_frame(analysis, lang), "drift", "drift-table"),
+            pn.pane.Markdown(f"**{tr('raw_fits', lang)}**"),
+            self._table(degradation_frame(fits, analysis.verdicts, lang), f"degradation_{self.fit_method}",
+                        "degradation"), sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang", "fit_method", "state.pack", "state.cell")
     @guarded
@@ -225,8 +233,8 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.lang")
     @guarded
     def alerts(self):
-        return self._table(alerts_frame(self.service.alerts(self.state.system), self.state.lang), "alerts",
-                           "alerts", empty="no_alerts")
+        return self._table(alerts_frame(self.service.alerts(self.state.system), self.state.lang, self.state.system),
+                           "alerts", "alerts", empty="no_alerts")
 
     @param.depends("state.system", "state.lang")
     @guarded
