@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.cells import Cell, Pack
 from api.errors import ShapeErrors, log_errors
+from api.fleet import FleetRow, FleetSort
 from api.limits import schema_extensions
 from api.scalars import SCALARS
 from api.subscriptions import Subscription
@@ -33,6 +34,16 @@ class Query:
     async def system(self, info: strawberry.Info,
                      id: Annotated[strawberry.ID, strawberry.argument(description="System id.")]) -> System | None:
         return system_of(await info.context.call(info.context.service.system, str(id)))
+
+
+    @strawberry.field(description="Every system in one row: cells by severity, the worst cell and its drift, pack "
+                      "events, cycles, SOH, data coverage and ingest problems; most urgent first by default.")
+    async def fleet(self, info: strawberry.Info, sort_by: Annotated[FleetSort, strawberry.argument(
+            description="RISK (default) or ID.")] = FleetSort.RISK) -> list[FleetRow]:
+        rows = await info.context.call(info.context.service.fleet)
+        if sort_by is FleetSort.ID:
+            rows = sorted(rows, key=lambda r: r.system_id)
+        return [FleetRow.of(r) for r in rows]
 
 
 class BessSchema(strawberry.Schema):

@@ -47,7 +47,10 @@ class FleetRow:
     efc: float | None
     """Equivalent full cycles over the record; None when unknown. [1]"""
     soh_pct: float | None
-    """Latest state of health the BMS reports; None without the signal. [%]"""
+    """State of health from the data (capacity by coulomb counting), else the BMS's latest; None
+    without either. [%]"""
+    soh_bms_pct: float | None
+    """The BMS's own latest SOH, for comparison. [%]"""
     problems: int
     """Files of the system the last ingest reported a problem for."""
 
@@ -91,3 +94,59 @@ def coverage_of(day_has_data: np.ndarray) -> float | None:
 def rank_fleet(rows: list[FleetRow]) -> list[FleetRow]:
     """Most urgent first (module docstring); ties keep the system id order."""
     return sorted(sorted(rows, key=lambda r: r.system_id), key=lambda r: r.risk, reverse=True)
+
+
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def daily_presence(snap, info) -> np.ndarray:  # noqa: ANN001
+    """bool per local day of the system's 1d level with any row, for its main signal (the first that
+    exists of SOC, meter power, cell voltages, else any signal)."""
+    names = [s.name for s in info.signals]
+    for name in ("bms1_soc", "com_ap", "cell_v", *names):
+        if snap.has(info.id, "1d", name):
+            df = snap.read_range(info.id, "1d", name, None, None, columns=["ts"])
+            if df.height == 0:
+                return np.zeros(0, dtype=bool)
+            days = df["ts"].dt.epoch("s").to_numpy() // 86_400
+            span = np.arange(days.min(), days.max() + 1)
+            return np.isin(span, days)
+    return np.zeros(0, dtype=bool)
+
+
+def fleet_rows(service) -> list[FleetRow]:  # noqa: ANN001
+    """One row per system of the published store, ranked (the query service's numbers only)."""
+    snap = service.snapshot()
+    catalog = snap.catalog()
+    rows = []
+    for info in service.systems():
+        entry = catalog.system(info.id)
+        problems = len(entry.problems) if entry is not None else 0
+        base = dict(system_id=info.id, kind=info.kind.value, coverage=coverage_of(daily_presence(snap, info)),
+                    last_data=info.time_range.end if info.time_range else None, problems=problems)
+        if info.kind.value != "bess":
+            rows.append(FleetRow(**base, critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0,
+                                 warning_pack_alerts=0, worst_cell=None, worst_cell_drift_v_per_day=None,
+                                 pack_events=0, efc=None, soh_pct=None, soh_bms_pct=None))
+            continue
+        counts = dict(critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0, warning_pack_alerts=0,
+                      worst_cell=None, worst_cell_drift_v_per_day=None, pack_events=0)
+        efc = soh = soh_bms = None
+        # a BESS without cell files or counters still gets its row; what is missing stays None
+        try:
+            counts = cell_counts(service.cell_analysis(info.id))
+        except (LookupError, ValueError):
+            pass
+        try:
+            efc = _finite(service.cycles(info.id).equivalent_full_cycles)
+        except (LookupError, ValueError):
+            pass
+        try:
+            cap = service.capacity(info.id)
+            soh, soh_bms = _finite(cap.soh_pct), _finite(cap.bms_soh_pct)
+        except (LookupError, ValueError):
+            pass
+        rows.append(FleetRow(**base, **counts, efc=efc, soh_pct=soh if soh is not None else soh_bms,
+                             soh_bms_pct=soh_bms))
+    return rank_fleet(rows)

@@ -26,6 +26,7 @@ from core.cells import (
     analyze_cells,
 )
 from core.config import CAPACITY_AH_ENV, configured, configured_nameplates
+from core.fleet import FleetRow, fleet_rows
 from core.errors import BadInputError
 from core.results import (
     AlarmSummary,
@@ -333,6 +334,10 @@ class QueryService:
         keep = local_day_mask(a.sat.days, start, end)
         return Matrix(rows=a.sat.labels, columns=tuple(str(d) for d in a.sat.days[keep]),
                       values=a.drift.parts.relative_v[:, keep] * 1000.0, unit="mV")
+
+    def fleet(self) -> list[FleetRow]:
+        """Every system in one row, most urgent first (core.fleet); once per store version."""
+        return self.cached(self.snapshot(), ("fleet",), lambda: fleet_rows(self))
 
     def warm_up(self) -> None:
         """Compile the kernels and precompute each BESS's cell analysis, so first queries are fast."""

@@ -14,7 +14,7 @@ from core.fleet import FleetRow, cell_counts, coverage_of, rank_fleet
 def row(sid, **kw):
     base = dict(system_id=sid, kind="bess", coverage=1.0, last_data=datetime(2025, 6, 30, tzinfo=timezone.utc),
                 critical_cells=0, warning_cells=0, ok_cells=260, critical_pack_alerts=0, warning_pack_alerts=0,
-                worst_cell=None, worst_cell_drift_v_per_day=None, pack_events=0, efc=None, soh_pct=None, problems=0)
+                worst_cell=None, worst_cell_drift_v_per_day=None, pack_events=0, efc=None, soh_pct=None, soh_bms_pct=None, problems=0)
     base.update(kw)
     return FleetRow(**base)
 
@@ -42,3 +42,36 @@ def test_counts_of_a_synthetic_bess_match_its_truth():
 def test_coverage_counts_the_last_30_days():
     assert coverage_of(np.r_[np.zeros(100, bool), np.ones(15, bool), np.zeros(15, bool)]) == 0.5
     assert coverage_of(np.array([], bool)) is None
+
+
+def test_fleet_query_ranks_the_demo_by_risk(service, demo_truth):
+    """GraphQL fleet over a real server: one row per system, the core's order, counts that add up,
+    and the BESS with the demo's critical cells ahead of the meters."""
+    from api.app import create_app
+    from core.service import QueryService
+    from test_api_support import GraphQLClient, live_server
+
+    q = """{ fleet { systemId kind coverage lastData criticalCells warningCells okCells criticalPackAlerts
+      warningPackAlerts worstCell worstCellDriftVPerDay packEvents efc sohPct sohBmsPct problems } }"""
+    with live_server(create_app(QueryService(service.store), token=None, cors_origins=[])) as url:
+        client = GraphQLClient(url)
+        rows = client.data(q)["fleet"]
+        by_id = client.data("{ fleet(sortBy: ID) { systemId } }")["fleet"]
+        client.close()
+    core = service.fleet()
+    assert [r["systemId"] for r in rows] == [r.system_id for r in core]
+    assert [r["systemId"] for r in by_id] == sorted(r.system_id for r in core)
+    assert {r["systemId"] for r in rows} == {s.id for s in service.systems()}
+    bess = [r for r in rows if r["kind"] == "bess"]
+    meters = [r for r in rows if r["kind"] == "meter"]
+    assert len(bess) == len(demo_truth["bess"]) and meters
+    for r in bess:
+        assert r["criticalCells"] + r["warningCells"] + r["okCells"] == 260
+        degrading = {f"P{p}C{c}" for p, c in demo_truth["bess"][r["systemId"]]["degrading_cells"]}
+        if degrading:
+            assert r["criticalCells"] >= 1 and r["worstCell"] in degrading
+        assert r["efc"] and r["efc"] > 0 and 0 < r["coverage"] <= 1
+    first_meter = [r["systemId"] for r in rows].index(meters[0]["systemId"])
+    assert all([r["systemId"] for r in rows].index(b["systemId"]) < first_meter for b in bess if b["criticalCells"])
+    damaged = next(sid for sid, t in demo_truth["bess"].items() if t["pack_event"])
+    assert next(r for r in rows if r["systemId"] == damaged)["packEvents"] == 1
