@@ -72,7 +72,8 @@ def test_interval_width_matches_a_30_day_block_bootstrap(ref):
     level = np.full(n, np.nan)
     level[cols] = parts.system_v
     x = np.arange(n, dtype=float)
-    # fitted values by plain least squares on the same design (line, level, a step per pack event)
+    # fitted values by plain least squares on the same design (line, level, the steps)
+    # a level step at each pack event of the cell's pack (one cell per pack here), as the product fits it
     steps = [np.array([float((e.day - ref.days[0]).astype(np.int64)) for e in events if e.pack == p])
              for p in ref.packs]
     lc = np.where(np.isfinite(level), level - np.nanmean(level), np.nan)

@@ -10,8 +10,8 @@ A slope of the raw SAT mostly measures that shared part. So each saturation day 
 
 A cell's *drift* is the slope of r, a pack's drift the slope of p, the *system trend* the slope
 of s (reported on its own, as what it most likely is: operation, not cell ageing). Every slope
-is a Huber line with a level term per pack event (for every cell: when one pack's cells leave
-the middle, the system median that all cells are measured against moves a little too) and an interval
+is a Huber line with a level term per pack event of its pack (and, for every cell, per event of a
+pack of 5 or more cells: when they leave the middle, the system median moves too) and an interval
 (`core.cells.trend_fit`). Adding any component shared by all cells changes r and p by nothing,
 so the cell and pack numbers are the same with or without it.
 
@@ -53,6 +53,7 @@ DEFAULT_LIMIT_V = 0.040
 LIMIT_HORIZON_DAYS = 20 * 365
 PROJECTION_EFC = (5_000.0, 10_000.0)
 PROJECTION_CLIP_V = 0.100
+WIDE_EVENT_CELLS = 5
 
 
 class Mechanism(str, enum.Enum):
@@ -289,13 +290,20 @@ def _on_grid(values: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _step_days(events: Sequence[PackEvent], day0: np.datetime64) -> np.ndarray:
-    """x of every pack event: each one is a level step for every row, since the system median
-    (the reference of every cell) moves too when one pack's cells leave the middle of the field."""
+def _steps_by_row(row_packs: np.ndarray, events: Sequence[PackEvent], day0: np.datetime64) -> list[np.ndarray]:
+    """x of the level steps of each row: its own pack's events, and every event of a pack of at least
+    `WIDE_EVENT_CELLS` cells (when that many cells leave the middle, the system median that every
+    cell is measured against moves too; a one-cell pack, as in the reference files, moves only itself)."""
+    own: dict[int, list[float]] = {}
+    wide: list[float] = []
     for ev in events:
         if not isinstance(ev, PackEvent):
             raise ValueError(f"events must be PackEvent, got {type(ev).__name__}")
-    return np.unique([float((np.datetime64(ev.day, "D") - day0).astype(np.int64)) for ev in events])
+        x = float((np.datetime64(ev.day, "D") - day0).astype(np.int64))
+        own.setdefault(ev.pack, []).append(x)
+        if ev.n_cells >= WIDE_EVENT_CELLS:
+            wide.append(x)
+    return [np.unique(own.get(int(p), []) + wide) for p in row_packs]
 
 
 def _recent_median(a: np.ndarray, k: int) -> np.ndarray:
@@ -355,7 +363,7 @@ def analyze_drift(sat: SatMatrix, events: Sequence[PackEvent] = (), *, efc_per_d
     parts = split_sat(sat)
     cols, x = _calendar(sat)
     n_grid = x.size
-    steps = [_step_days(events, sat.days[0])] * sat.n_cells
+    steps = _steps_by_row(sat.packs, events, sat.days[0])
 
     level = _on_grid(parts.system_v, cols, n_grid)
 
@@ -365,7 +373,7 @@ def analyze_drift(sat: SatMatrix, events: Sequence[PackEvent] = (), *, efc_per_d
 
     rel = fit(parts.relative_v, steps)
     own = fit(parts.own_v, steps)
-    pack_fit = fit(parts.pack_part_v, [steps[0]] * parts.packs.size)
+    pack_fit = fit(parts.pack_part_v, _steps_by_row(parts.packs, events, sat.days[0]))
     sys_fit = fit(parts.system_v[None, :], [np.empty(0)], with_level=False)
 
     grades = tuple(grade_drift(s, lo, hi, rules) for s, lo, hi in zip(own.slope, own.ci95_low, own.ci95_high))
