@@ -20,6 +20,7 @@ from api.errors import LIMIT, ApiError
 from api.limits import MAX_MATRIX_COLUMNS, MAX_REQUEST_POINTS, MAX_REQUEST_ROWS, check_points
 from api.types import Resolution
 from core.series import choose_level
+from data.catalog import Catalog, parse_utc
 from core.results import SystemInfo
 from data.glossary import LEVEL_SECONDS
 from data.store import StoreError
@@ -49,21 +50,15 @@ class Cost:
         self.top.append((rows * times, where))
 
 
-def _epoch_s(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def output_stats(manifest: dict) -> dict[tuple[str, str, str], tuple[int, float, float]]:
-    """(system, unit, level) -> (rows, first ts, last ts) [epoch s] of every output the manifest lists."""
+def output_stats(catalog: Catalog) -> dict[tuple[str, str, str], tuple[int, float, float]]:
+    """(system, unit, level) -> (rows, first ts, last ts) [epoch s] of every output of the version."""
     out = {}
-    for sid, system in (manifest.get("systems") or {}).items():
-        for unit, entry in (system.get("units") or {}).items():
-            for level, written in (entry.get("outputs") or {}).items():
-                try:
-                    out[(sid, unit, level)] = (int(written["rows"]), _epoch_s(written["ts_min"]),
-                                               _epoch_s(written["ts_max"]))
-                except (KeyError, TypeError, ValueError, AttributeError):  # an empty output: nothing to read
-                    continue
+    for system in catalog.systems:
+        for unit, entry in system.units.items():
+            for level, written in entry.outputs.items():
+                if written.ts_min and written.ts_max:  # an empty output: nothing to read
+                    out[(system.id, unit, level)] = (int(written.rows), parse_utc(written.ts_min).timestamp(),
+                                                     parse_utc(written.ts_max).timestamp())
     return out
 
 
@@ -100,7 +95,7 @@ class Estimator:
         self.raw_variables = variables or {}
         self.cost = Cost()
         snap = service.snapshot()
-        self.stats = service.cached(snap, ("budget-stats",), lambda: output_stats(snap.manifest()))
+        self.stats = service.cached(snap, ("budget-stats",), lambda: output_stats(snap.catalog()))
 
     def estimate(self) -> Cost | None:
         """The cost, or None when it cannot be told before execution (bad variables: execution says why)."""
