@@ -187,6 +187,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "col_open": ("Open", "Öffnen"),
     "open": ("open cell", "Zelle öffnen"),
     "limit_already": ("already", "bereits"),
+    "partial_day": ("(partial day)", "(Teiltag)"),
     "limit_never": ("never", "nie"),
     "drift_table": ("Cells against their peers (drift with 95 % interval; the limit is 40 mV from the system median)",
                     "Zellen gegenüber den Vergleichszellen (Drift mit 95-%-Intervall; Grenze 40 mV vom Systemmedian)"),

@@ -60,10 +60,15 @@ def series_plot(series: Series, *, label: str, color: str = PALETTE[0], band_lab
     )
 
 
-def energy_frame(daily: DailyEnergy, names: dict[str, str]) -> pd.DataFrame:
+PARTIAL_GREYS = ("#9e9e9e", "#bdbdbd", "#d0d0d0")
+
+
+def energy_frame(daily: DailyEnergy, names: dict[str, str], partial_suffix: str | None = None) -> pd.DataFrame:
     """Long table (period, kind, energy_kwh) per day, or per month when the range is long.
 
     ``names`` maps 'import', 'export', 'aux' to the shown labels (a missing key drops the kind).
+    With ``partial_suffix``, a day below the coverage threshold (``daily.partial``) gets its kind
+    labelled ``"<kind> <suffix>"``, so `energy_bars` draws it grey (per-day bars only).
     """
     cols = {"import": daily.import_kwh, "export": daily.export_kwh, "aux": daily.aux_kwh}
     wide = pd.DataFrame({"day": pd.to_datetime(list(daily.days))})
@@ -75,20 +80,30 @@ def energy_frame(daily: DailyEnergy, names: dict[str, str]) -> pd.DataFrame:
         wide["period"] = wide["day"].astype(str)
     else:
         wide["period"] = wide["day"].dt.strftime("%Y-%m-%d")
+    per_day = len(wide) == len(daily.days)
     long = wide.drop(columns="day").melt(id_vars="period", var_name="kind", value_name="energy_kwh")
+    if partial_suffix and per_day and daily.partial is not None:
+        partial = np.tile(np.asarray(daily.partial, dtype=bool), len(long) // max(len(wide), 1))
+        long.loc[partial, "kind"] = long.loc[partial, "kind"] + f" {partial_suffix}"
     return long
 
 
 def energy_bars(frame: pd.DataFrame, *, title: str, group: str = "kind", height: int = 300,
-                lang: str = "en") -> hv.Bars:
+                lang: str = "en", partial_suffix: str | None = None) -> hv.Bars:
     """Grouped bars of a long (period, <group>, energy_kwh) table."""
     ydim = hv.Dimension("energy_kwh", label=tr("energy", lang), unit="kWh")
     kdims = [hv.Dimension("period", label=tr("period", lang)), hv.Dimension(group, label=tr("energy_kind", lang))]
     bars = hv.Bars(frame, kdims, ydim)
+    # one colour per kind in order of appearance; the kinds of partial days (see energy_frame) are grey
+    kinds = list(dict.fromkeys(frame[group]))
+    whole = [k for k in kinds if not (partial_suffix and k.endswith(f" {partial_suffix}"))]
+    colours = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(whole)}
+    greys = iter(PARTIAL_GREYS * len(kinds))
+    colours.update({k: next(greys) for k in kinds if k not in colours})
     return bars.opts(title=title, responsive=True, height=height, tools=["hover"], xrotation=60,
                      **tick_formats(lang, x_time=False),
                      show_legend=True, legend_position="top_left", multi_level=False,
-                     color=hv.Cycle(list(PALETTE)), line_alpha=0)
+                     color=group, cmap=colours, line_alpha=0)
 
 
 def regular_columns(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

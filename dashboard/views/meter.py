@@ -69,10 +69,12 @@ class MeterView(ViewBase):
         daily = self.service.daily_energy(self.state.system, *self.window())
         if not daily.days:
             return info_message(tr("no_data", lang))
+        partial = tr("partial_day", lang)
         frame = plots.energy_frame(daily, {"import": tr("import", lang), "export": tr("export", lang),
-                                           "aux": tr("aux", lang)})
+                                           "aux": tr("aux", lang)}, partial_suffix=partial)
         title = tr("daily_energy" if len(daily.days) <= plots.MAX_DAILY_BARS else "monthly_energy", lang)
-        return pn.pane.HoloViews(plots.energy_bars(frame, title=title, lang=lang), sizing_mode="stretch_width",
+        return pn.pane.HoloViews(plots.energy_bars(frame, title=title, lang=lang, partial_suffix=partial),
+                                 sizing_mode="stretch_width",
                                  css_classes=["energy-bars"])
 
     def __panel__(self):
