@@ -88,7 +88,7 @@ def open_page(browser, base_url):
 def test_meter_view_renders_power_pf_energy_and_kpis(open_page, demo_store):
     from core.service import QueryService
     from dashboard.state import window
-    from dashboard.widgets import format_value
+    from dashboard import quantities
 
     p = open_page("?view=meter&system=m1&range=1m")
     p.find(".power-plot canvas")
@@ -100,9 +100,12 @@ def test_meter_view_renders_power_pf_energy_and_kpis(open_page, demo_store):
                      p.page.locator(".kpi-tile .kpi-value").all_inner_texts()))
     service = QueryService(demo_store)
     k = service.kpis("m1", *window("1m", service.system("m1").time_range.end))
-    assert shown["Import"] == format_value(k.import_kwh, "kWh") != "–"
-    assert shown["Export"] == format_value(k.export_kwh, "kWh")
-    assert shown["Peak power"] == format_value(k.peak_power_kw, "kW") != "–"
+    # each tile shows the core's number in the one format of its quantity (dashboard.quantities)
+    want = {r.key: r.text for r in quantities.rows(k, "en")}
+    assert shown["Import"] == want["import_kwh"] != "–"
+    assert shown["Export"] == want["export_kwh"]
+    assert shown["Peak import"] == want["peak_import_kw"] != "–"
+    assert float(want["peak_import_kw"].split()[0].replace(",", "")) == pytest.approx(k.peak_import_kw, rel=0.01)
     p.shot("meter")
     p.assert_clean()
 
@@ -144,13 +147,19 @@ def test_cell_view_renders_heatmap_analytics_and_raw_viewer(open_page):
     p.open_tab("Pack trends")
     p.find(".pack-trends-plot canvas")
     p.open_tab("Degradation per cell")
+    p.find(".drift-table .tabulator-row")  # cells against their peers lead the tab
+    drift_titles = p.page.locator(".drift-table .tabulator-col-title").all_inner_texts()
+    assert {"Rating", "Drift vs peers [mV/month]", "Deviation today [mV]", "Reaches the limit"} <= set(drift_titles)
     p.find(".degradation .tabulator-row")
     titles = p.page.locator(".degradation .tabulator-col-title").all_inner_texts()
-    assert {"R²", "Loss [%/year]", "Loss at 10,000 EFC [%]", "Linearity"} <= set(titles), titles
-    assert not [t for t in titles if "_" in t], titles  # headers are words, not identifiers
+    assert {"R²", "Loss [%/year]", "Rating"} <= set(titles), titles
+    assert not {"Linearity", "Loss at 10,000 EFC [%]"} & set(titles)  # no grade of R², no unbounded projection
+    assert not [t for t in titles + drift_titles if "_" in t], titles  # headers are words, not identifiers
     p.find(".fit-plot canvas")
     p.open_tab("Alerts")
     p.find(".alerts .tabulator-row")  # the demo fleet has drifting cells: alerts must be listed
+    link = p.page.locator(".alerts .tabulator-row a").first.get_attribute("href")
+    assert "view=cells" in link and "system=ZHPESS232A230002" in link and "pack=" in link
     p.open_tab("Raw cell voltage")
     p.find(".cell-viewer canvas")
     p.shot("cells")
