@@ -75,8 +75,9 @@ class Dashboard(pn.viewable.Viewer):
         updates = {}
         if ids and self.state.system not in ids:
             updates["system"] = ids[0]
-        if every and self.state.other not in every:
-            mine = updates.get("system", self.state.system)
+        mine = updates.get("system", self.state.system)
+        if every and (self.state.other not in every or ("system" in updates and self.state.other == mine)):
+            # a fallback never pairs a system with itself (Compare refuses that); a user's own choice stays
             updates["other"] = next((s for s in every if s != mine), every[0])
         if updates:
             self.state.param.update(**updates)
