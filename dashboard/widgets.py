@@ -13,27 +13,10 @@ import pandas as pd
 import panel as pn
 
 from dashboard.i18n import tr
+from dashboard.numbers import scale_unit
 from dashboard.quantities import Shown
 
 log = logging.getLogger(__name__)
-
-# Units that scale by 1000 per step, and their larger siblings.
-_LADDERS = {
-    "W": ("W", "kW", "MW", "GW"), "kW": ("kW", "MW", "GW"), "Wh": ("Wh", "kWh", "MWh", "GWh"),
-    "kWh": ("kWh", "MWh", "GWh"), "kvar": ("kvar", "Mvar"), "kVA": ("kVA", "MVA"),
-}
-
-
-def scale_unit(value: float, unit: str) -> tuple[float, str]:
-    """Move a value up its unit ladder while it is 1000 or more (1,500 kW -> 1.5 MW)."""
-    ladder = _LADDERS.get(unit)
-    if ladder is None or value is None or not math.isfinite(value):
-        return value, unit
-    i = ladder.index(unit)
-    while abs(value) >= 1000 and i + 1 < len(ladder):
-        value, i = value / 1000.0, i + 1
-    return value, ladder[i]
-
 
 def format_value(value: float | None, unit: str, *, digits: int = 3) -> str:
     """A KPI value as text with scaled unit; missing values read as an en dash."""
