@@ -20,10 +20,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    from data.distributed import ClusterSpec
     from data.ingest import ingest
 
     roots = [Path(r) for part in args.roots for r in part.split(",") if r]
-    report = ingest(roots, args.store, progress=not args.quiet, allow_removal=args.allow_removal)
+    try:
+        cluster = ClusterSpec(workers=args.workers, scheduler=args.scheduler, worker_memory=args.worker_memory)
+    except ValueError as exc:
+        print(f"bess ingest: {exc}", file=sys.stderr)
+        return 2
+    report = ingest(roots, args.store, progress=not args.quiet, allow_removal=args.allow_removal, cluster=cluster)
     print(report.format_text())
     return report.exit_code
 
@@ -80,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-removal", action="store_true",
                    help="a missing or empty root is meant: remove its systems (without this flag it is an "
                         "error, so that an unmounted share never empties the store)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="build on a local Dask cluster of N worker processes (0: in this process); default: "
+                        "in process for a small job, one worker per core for a large one (see README)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="build on an existing Dask cluster (its workers must see the exports and the store "
+                        "at the same paths)")
+    p.add_argument("--worker-memory", default="auto", metavar="LIMIT",
+                   help="memory limit per local worker, e.g. 1GiB (default: auto, the machine's memory "
+                        "split evenly between the workers)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("info", help="summarise the store", description=(

@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data.build import build_unit
+from data.distributed import ClusterError, ClusterSpec, auto_workers, build_on_cluster, cluster_client
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
 from data.glossary import LEVELS, spec_for
 from data.manifest import (
@@ -32,12 +33,18 @@ from data.store import MANIFEST_FILE, VERSIONS_DIR, Snapshot, StoreError, resolv
 
 
 def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool = True,
-           allow_removal: bool = False) -> IngestReport:
+           allow_removal: bool = False, cluster: ClusterSpec | None = None) -> IngestReport:
     """Ingest all exports under ``roots`` into the store; never raises for bad input files.
 
     ``allow_removal``: a missing or empty root is meant (its systems are removed) rather
     than an error (an unmounted share must not empty the store).
+    ``cluster``: where the units are built (``data.distributed``): a LocalCluster of worker
+    processes, an existing Dask scheduler, or (default) in process below
+    ``AUTO_CLUSTER_MIN_BYTES`` of CSV to build and on a LocalCluster of one worker per core
+    above it. The result is the same bytes either way; only the manifest's version name
+    and times differ between runs.
     """
+    cluster = ClusterSpec() if cluster is None else cluster
     t0 = time.monotonic()
     started = now_utc()
     root = resolve_store_root(store)
@@ -46,8 +53,8 @@ def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool
     try:
         missing = check_roots(roots, allow_missing=allow_removal)
         with StoreLock(root):
-            report = _ingest_locked(roots, root, started, t0, base, progress, allow_removal, missing)
-    except (RootError, StoreError, OSError) as exc:
+            report = _ingest_locked(roots, root, started, t0, base, progress, allow_removal, missing, cluster)
+    except (RootError, StoreError, OSError, ClusterError) as exc:
         report = _error_report(base, t0, read_current(root) if root.exists() else None, str(exc))
         if not root.is_dir():
             return report
@@ -93,7 +100,8 @@ def _hashes(found: Discovery, prev_units: dict[tuple[str, str], UnitRecord]) -> 
 
 
 def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict, progress: bool,
-                   allow_removal: bool = False, missing: list[str] = ()) -> IngestReport:
+                   allow_removal: bool = False, missing: list[str] = (),
+                   cluster: ClusterSpec = ClusterSpec()) -> IngestReport:
     notes = [f"export root {m} skipped (--allow-removal): its systems are removed" for m in missing]
     recovered = recover_current(root)
     if recovered:
@@ -130,8 +138,13 @@ def _ingest_locked(roots: list[Path], root: Path, started, t0: float, base: dict
     else:
         version = new_version_name(root, started)
         stage = staging_dir(root, version)
-        records, built = _build_all(units, reusable, prev_units, keys, hashes, root, stage, version, progress,
-                                    issues, kept_notes)
+        try:
+            records, built = _build_all(units, reusable, prev_units, keys, hashes, root, stage, version, progress,
+                                        issues, kept_notes, cluster)
+        except BaseException:
+            # Never published; removed now rather than by the next run's clean-up.
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
         if not any(r.rows for r in records):
             # Publishing an empty version would hide the data of the previous one.
             shutil.rmtree(stage, ignore_errors=True)
@@ -196,11 +209,12 @@ _STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO
 
 def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: dict, hashes: dict,
                root: Path, stage: Path, version: str, progress: bool, issues: list[FileIssue] | None = None,
-               kept_notes: list[str] | None = None) -> tuple[list[UnitRecord], list[str]]:
-    """Build (or link forward) every unit; a few units at a time, records in unit order.
+               kept_notes: list[str] | None = None,
+               cluster: ClusterSpec = ClusterSpec()) -> tuple[list[UnitRecord], list[str]]:
+    """Build (or link forward) every unit; records in unit order.
 
-    Units are independent, so while one writes Parquet (native code, GIL released) another
-    parses or aggregates, within a memory budget (BUDGET_BYTES).
+    In process: one unit at a time (threads inside it), within a memory budget
+    (BUDGET_BYTES). On a Dask cluster (``data.distributed``): one task per unit to build.
     """
     records, built = [], []
     bar = tqdm(total=len(units), desc="ingest", unit="signal", file=sys.stderr, disable=not progress, leave=False)
@@ -214,13 +228,14 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
         for w in prev.outputs.values():
             link_or_copy(src / w.relpath, stage / w.relpath)
 
-    def finish_one() -> None:
+    def finish_one(tick: bool = True) -> None:
         u, result = pending.popleft()
         k = (u.system_id, u.name)
+        step = bar.update if tick else (lambda: None)
         bar.set_postfix_str(f"{u.system_id}/{u.name}", refresh=False)
         if isinstance(result, UnitRecord):
             records.append(result)
-            bar.update()
+            step()
             return
         try:
             rec = replace(result.result(), key=keys[k])
@@ -233,7 +248,7 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
             reason = f"could not be built ({type(exc).__name__}: {exc})"
             if k not in prev_units or not _outputs_present(root, prev_units[k]):
                 records.append(_failed_unit(u, keys[k], version, hashes, reason))
-                bar.update()
+                step()
                 return
             for f in u.sources:
                 issues.append(FileIssue(str(f.path), f"{reason}; last good data kept", True))
@@ -241,7 +256,7 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
             if why is None or k not in prev_units or not _outputs_present(root, prev_units[k]):
                 records.append(rec)
                 built.append(f"{u.system_id}/{u.name}")
-                bar.update()
+                step()
                 return
             _remove_outputs(stage, u)
             reason = f"source {why}"
@@ -250,8 +265,24 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
         link_forward(prev)
         records.append(prev)
         kept_notes.append(f"{u.system_id}/{u.name}: {reason}; last good data kept")
-        bar.update()
+        step()
 
+    todo = [u for u in units if (u.system_id, u.name) not in reusable]
+    workers = auto_workers(cluster, sum(f.size_bytes for u in todo for f in u.sources))
+    if todo and (workers or cluster.scheduler):
+        # Tasks finish in any order: the bar follows them; records are then taken in unit order.
+        with cluster_client(cluster, workers) as client:
+            done = build_on_cluster(client, todo, stage, version, hashes, on_done=lambda u: bar.update())
+        for u in units:
+            k = (u.system_id, u.name)
+            if k in reusable:
+                link_forward(prev_units[k])
+                pending.append((u, prev_units[k]))
+            else:
+                pending.append((u, done[k]))
+            finish_one(tick=k in reusable)
+        bar.close()
+        return records, built
     budget = _ByteBudget(BUDGET_BYTES)
     with ThreadPoolExecutor(max_workers=UNITS_IN_FLIGHT) as pool:
         for u in units:
