@@ -101,6 +101,9 @@ def cluster_client(spec: ClusterSpec, workers: int) -> Iterator:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    memory_limit=spec.worker_memory, host="127.0.0.1",
                                    dashboard_address=None, silence_logs=50,
+                                   # no dashboard; the scheduler's own HTTP routes on a free
+                                   # loopback port instead of a fixed 8787 another tool may hold
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                    # one malloc arena per thread kept freed memory per worker
                                    env={"MALLOC_ARENA_MAX": "2"})
         except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
