@@ -14,7 +14,15 @@ STORE_HELP = f"store folder (default: ${STORE_ENV}, else {DEFAULT_STORE})"
 def _cmd_demo(args: argparse.Namespace) -> int:
     from data.demo import generate_demo
 
-    truth = generate_demo(Path(args.out), seed=args.seed, scale=args.scale, progress=not args.quiet)
+    if args.systems is not None and args.scale != "fleet":
+        print("bess demo: --systems is for --scale fleet", file=sys.stderr)
+        return 2
+    try:
+        truth = generate_demo(Path(args.out), seed=args.seed, scale=args.scale, progress=not args.quiet,
+                              systems=args.systems)
+    except ValueError as exc:
+        print(f"bess demo: {exc}", file=sys.stderr)
+        return 2
     print(f"demo fleet written to {args.out} (ground truth: {truth})")
     return 0
 
@@ -70,8 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "layout of DATA_FORMAT.md, with its ground truth in ground_truth.json."))
     p.add_argument("--out", required=True, help="folder to write the CSV exports to")
     p.add_argument("--seed", type=int, default=7, help="random seed; same seed, same bytes (default: 7)")
-    p.add_argument("--scale", choices=["small", "full"], default="small",
-                   help="small: quick demo (default); full: 5-min cell data over 20 months, for benchmarks")
+    p.add_argument("--scale", choices=["small", "full", "fleet"], default="small",
+                   help="small: quick demo (default); full: 5-min cell data over 20 months, for benchmarks; "
+                        "fleet: many small systems (30 days each, one BESS in five)")
+    p.add_argument("--systems", type=int, default=None, metavar="N",
+                   help="fleet only: number of systems, meters and BESS together (default: 100, at least 9)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
 

@@ -15,7 +15,8 @@ from data.demo.generate import TRUTH_FILE, build_demo
 __all__ = ["TRUTH_FILE", "generate_demo"]
 
 
-def generate_demo(out_dir: Path, *, seed: int = 7, scale: str = "small", progress: bool = True) -> Path:
+def generate_demo(out_dir: Path, *, seed: int = 7, scale: str = "small", progress: bool = True,
+                  systems: int | None = None) -> Path:
     """Write the demo fleet under `out_dir` and return the path of its ground-truth JSON.
 
     Parameters
@@ -24,7 +25,13 @@ def generate_demo(out_dir: Path, *, seed: int = 7, scale: str = "small", progres
     seed : same seed, same bytes.
     scale : ``"small"`` (15-min system data, 3-hourly cell voltages plus every end-of-charge
         peak, 6-hourly cell temperatures; under a minute) or ``"full"`` (1-min system data,
-        5-min cell data; minutes, for benchmarks).
+        5-min cell data; minutes, for benchmarks) or ``"fleet"`` (``systems`` small systems,
+        100 by default: 30 days of small-scale data each, one BESS in five, the rest meters;
+        about a minute).
     progress : show a tqdm progress bar.
+    systems : fleet only: meters and BESS together (at least 9).
     """
-    return build_demo(Path(out_dir), config_for(scale, seed), progress=progress)
+    if systems is not None and scale != "fleet":
+        raise ValueError("systems is for scale='fleet'")
+    cfg = config_for(scale, seed) if systems is None else config_for(scale, seed, systems=systems)
+    return build_demo(Path(out_dir), cfg, progress=progress)

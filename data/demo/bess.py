@@ -8,7 +8,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from data.demo.cells import R_CELL_OHM, CellParams, CellSamples
-from data.demo.config import CELL_CAPACITY_AH, N_CELLS, NAMEPLATE_KWH, SYSTEM_IDS, DemoConfig, rng_for
+from data.demo.config import CELL_CAPACITY_AH, N_CELLS, NAMEPLATE_KWH, DemoConfig, rng_for
 from data.demo.physics import StringResult, integrate_string
 from data.demo.sat import SatModel
 from data.demo.schedule import DayPlan, plan_days, steps_from_plan
@@ -106,7 +106,7 @@ def simulate_bess(cfg: DemoConfig, system_id: str, axis: TimeAxis, sat: SatModel
     # A stream of its own, so the fade draw leaves every other draw of the demo unchanged.
     fade_rng = rng_for(cfg.seed, system_id, "capacity-fade")
     fade_day = float(fade_rng.uniform(*FADE_PER_DAY))
-    fade_efc = float(fade_rng.uniform(*FADE_PER_EFC)) * (FAST_FADE_FACTOR if system_id == SYSTEM_IDS[-1] else 1.0)
+    fade_efc = float(fade_rng.uniform(*FADE_PER_EFC)) * (FAST_FADE_FACTOR if _fast_fading(cfg, system_id) else 1.0)
     string = integrate_string(mode, p_req, target, soc0=0.5, cap_ah=CELL_CAPACITY_AH,
                               r_cell_ohm=R_CELL_OHM, n_cells=N_CELLS, dt_h=dt_h,
                               fade_per_day=fade_day, fade_per_efc=fade_efc)
@@ -136,3 +136,8 @@ def _overvoltage_alarms(sat: SatModel, axis: TimeAxis, string: StringResult, dt_
             out.append(AlarmEvent("bms1_alarm_flag", end - 1800, end + 2700, 1,
                                   f"cell over-voltage in pack {sat.damage.pack}"))
     return tuple(out)
+
+
+def _fast_fading(cfg: DemoConfig, system_id: str) -> bool:
+    """The third BESS of every three fades fast (the last one of the 3-BESS demo)."""
+    return cfg.system_ids.index(system_id) % 3 == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.demo.config import METER_IDS, START_LOCAL, SYSTEM_IDS, DemoConfig, rng_for
+from data.demo.config import START_LOCAL, DemoConfig, rng_for
 from data.demo.timegrid import local_midnight_utc_s, local_date
 
 Key = tuple[str, str]  # (system or meter id, signal)
@@ -38,6 +38,7 @@ class DirtPlan:
 
 
 def plan_dirt(cfg: DemoConfig) -> DirtPlan:
+    bess = cfg.system_ids  # the dirt lands on the first three BESS and on m1..m6
     rng = rng_for(cfg.seed, "dirt")
     d = cfg.days
 
@@ -52,21 +53,21 @@ def plan_dirt(cfg: DemoConfig) -> DirtPlan:
     gaps = (
         Gap("m2", None, s_meter, s_meter + 2 * 86_400 + 7 * 3600, "meter offline (modem)"),
         Gap("m6", ("com_ap",), s_m6, s_m6 + 5 * 3600, "power register not polled"),
-        Gap(SYSTEM_IDS[1], None, s_bess, s_bess + 31 * 3600, "site gateway outage"),
-        Gap(SYSTEM_IDS[2], ("ac1_outside_t", "ac1_outwater_t", "ac1_rtnwater_pre"), s_hvac,
+        Gap(bess[1], None, s_bess, s_bess + 31 * 3600, "site gateway outage"),
+        Gap(bess[2], ("ac1_outside_t", "ac1_outwater_t", "ac1_rtnwater_pre"), s_hvac,
             s_hvac + 9 * 3600, "HVAC controller not answering"),
     )
     return DirtPlan(
         gaps=gaps,
-        duplicates=frozenset({("m3", "com_ap"), (SYSTEM_IDS[0], "pcs1_ap")}),
-        out_of_order=frozenset({("m4", "pf"), (SYSTEM_IDS[2], "bms1_soc")}),
-        sentinels=frozenset({(SYSTEM_IDS[2], "bms1_p3_t17")}),
+        duplicates=frozenset({("m3", "com_ap"), (bess[0], "pcs1_ap")}),
+        out_of_order=frozenset({("m4", "pf"), (bess[2], "bms1_soc")}),
+        sentinels=frozenset({(bess[2], "bms1_p3_t17")}),
         decimal_comma=frozenset({"m5"}),
-        iso_offset=frozenset({("m6", "pf"), ("m6", "pos_ae"), (SYSTEM_IDS[1], "bms1_soc"),
-                              (SYSTEM_IDS[1], "pcs1_ap"), (SYSTEM_IDS[1], "bms1_p1_v1")}),
+        iso_offset=frozenset({("m6", "pf"), ("m6", "pos_ae"), (bess[1], "bms1_soc"),
+                              (bess[1], "pcs1_ap"), (bess[1], "bms1_p1_v1")}),
         bom=frozenset({("m2", "pf")}),
-        monthly_split=frozenset({(SYSTEM_IDS[0], "bms1_soc")}),
+        monthly_split=frozenset({(bess[0], "bms1_soc")}),
         part_split=frozenset({("m1", "com_ap")}),
-        prefixed_meters=frozenset({"m1", "m2"}) & frozenset(METER_IDS),
+        prefixed_meters=frozenset({"m1", "m2"}) & frozenset(cfg.meter_ids),
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data.demo.bess import AlarmEvent
-from data.demo.config import START_LOCAL, SYSTEM_IDS, DemoConfig, rng_for
+from data.demo.config import START_LOCAL, DemoConfig, rng_for
 from data.demo.sat import MECHANISMS_PER_SYSTEM, Damage, SatModel, draw_sat_model
 from data.demo.timegrid import local_date, local_midnight_utc_s
 from data.glossary import CELLS_PER_PACK, PACKS_PER_BESS
@@ -26,15 +26,16 @@ class FleetHealth:
 
 def draw_fleet_health(cfg: DemoConfig) -> FleetHealth:
     rng = rng_for(cfg.seed, "fleet-health")
-    damaged = SYSTEM_IDS[int(rng.integers(len(SYSTEM_IDS)))]
+    # drawn among the first three, as in the 3-BESS demo (same seed, same draws)
+    damaged = cfg.system_ids[int(rng.integers(len(MECHANISMS_PER_SYSTEM)))]
     pack = int(rng.integers(1, PACKS_PER_BESS + 1))
     # mid-period, so that the step and the faster drift after it are both long enough to see
     start = int(cfg.days * 0.5) + int(rng.integers(-10, 11) if cfg.days > 100 else 0)
     damage = Damage(pack, start, min(start + BAD_PERIOD_DAYS, cfg.days))
     sat, alarms = {}, {}
-    for i, sid in enumerate(SYSTEM_IDS):
+    for i, sid in enumerate(cfg.system_ids):
         sat[sid] = draw_sat_model(rng_for(cfg.seed, sid, "sat"), cfg.days,
-                                  mechanisms=MECHANISMS_PER_SYSTEM[i],
+                                  mechanisms=MECHANISMS_PER_SYSTEM[i % len(MECHANISMS_PER_SYSTEM)],
                                   damage=damage if sid == damaged else None, cells_per_pack=CELLS_PER_PACK)
         alarms[sid] = _random_alarms(rng_for(cfg.seed, sid, "alarms"), cfg.days)
     return FleetHealth(damaged, sat, alarms)

@@ -24,6 +24,17 @@ RESET_METER = "m4"
 COUNTERS = ("pos_ae", "neg_ae", "com_ae")
 
 
+def meter_profile(meter_id: str) -> tuple[float, float, float]:
+    """A fleet's meter m7, m8, ... takes the profile of m1..m6 in turn (m9 is PV-rich like m3)."""
+    if meter_id in METER_PROFILES:
+        return METER_PROFILES[meter_id]
+    return METER_PROFILES[f"m{(int(meter_id[1:]) - 1) % len(METER_PROFILES) + 1}"]
+
+
+def exports_pv(meter_id: str) -> bool:
+    return meter_profile(meter_id)[2] > 0
+
+
 @dataclass(frozen=True)
 class CounterReset:
     signal: str
@@ -45,7 +56,7 @@ def meter_series(meter_id: str, axis: TimeAxis, step_min: int, rng: np.random.Ge
     """com_ap (interval mean), pf and counters that integrate com_ap exactly. Counters are
     cumulative kWh: pos_ae import, neg_ae export, com_ae = pos_ae + neg_ae (the usual 'combined
     = |import| + |export|' meter mode, so that it never decreases except at a reset)."""
-    base, extra, kwp = METER_PROFILES[meter_id]
+    base, extra, kwp = meter_profile(meter_id)
     n = len(axis)
     days = int(axis.day_index.max()) + 1
     weekday = (axis.day_index + axis.start_local.weekday()) % 7

@@ -5,7 +5,7 @@ Schema (stable; times with offset are Berlin wall time, ``*_utc`` end in Z, date
 
     {
       "schema_version": 2,
-      "seed": int, "scale": "small" | "full", "days": int,
+      "seed": int, "scale": "small" | "full" | "fleet", "days": int,
       "start_local": "2023-10-01T00:00:00+02:00", "end_local": "2025-07-01T00:00:00+02:00",
       "meters": {
         "m1": {
