@@ -25,12 +25,21 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 # the per-call cost of NumPy and Arrow vanishes, small enough to bound memory (a batch
 # costs ~6x its CSV size in arrays; two are in flight).
 BATCH_BYTES = 24 << 20
+# The in-process ingest (`bess ingest` without a cluster) keeps its peak RSS low instead:
+# on the 133 MB / 5.0 M-row set (6 meters + 1 BESS of the small demo) peak RSS was 503 MB
+# with 24 MB batches, 372 MB with 4 MB and 322 MB with 1 MB (of which ~275 MB is the
+# loaded code: Polars, PyArrow, Numba and its compiled kernels). Cell files there are
+# ~100-300 kB each, so a 2 MB batch still parses a dozen files per call.
+SMALL_BATCH_BYTES = 2 << 20
 
 
-def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, str]) -> UnitRecord:
+def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, str],
+               batch_bytes: int = BATCH_BYTES) -> UnitRecord:
     """Parse, clean and aggregate the unit's files; write its level files under ``version_dir``.
 
-    Memory holds one signal, or one batch of cells of a cell group, at a time.
+    Memory holds one signal, or one batch of cells (about ``batch_bytes`` of CSV; the next
+    one is parsed meanwhile) of a cell group, at a time. The output does not depend on
+    ``batch_bytes``.
     """
     by_signal: dict[str, list[SourceFile]] = {}
     for f in unit.sources:
@@ -44,7 +53,7 @@ def build_unit(unit: Unit, version_dir: Path, version: str, hashes: dict[Path, s
     rows = 0
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         writes: list[Future] = []
-        for batch in _parsed_batches(order, by_signal, pool):
+        for batch in _parsed_batches(order, by_signal, pool, batch_bytes):
             series = []
             for signal, parsed in batch:
                 records.extend(_record(f, p, hashes[f.path]) for f, p in zip(by_signal[signal], parsed))
@@ -81,13 +90,13 @@ def _wait(futures: list[Future]) -> None:
 
 
 def _parsed_batches(order: list[str], by_signal: dict[str, list[SourceFile]],
-                    pool: ThreadPoolExecutor) -> Iterator[list[tuple[str, list[ParsedFile]]]]:
+                    pool: ThreadPoolExecutor, batch_bytes: int) -> Iterator[list[tuple[str, list[ParsedFile]]]]:
     """Batches of (signal, parsed files) in order; the next batch is parsed while one is used.
 
     The file parser releases the GIL for most of its work (file reads, the Numba kernel,
     large NumPy operations), so worker threads overlap.
     """
-    batches = _batches(order, by_signal)
+    batches = _batches(order, by_signal, batch_bytes)
 
     def submit(batch: list[str]) -> list[tuple[str, list[Future]]]:
         return [(s, [pool.submit(parse_file, f.path, spec_for(s)) for f in by_signal[s]]) for s in batch]
@@ -100,11 +109,11 @@ def _parsed_batches(order: list[str], by_signal: dict[str, list[SourceFile]],
             pending.append(submit(batches[i + 2]))
 
 
-def _batches(order: list[str], by_signal: dict[str, list[SourceFile]]) -> list[list[str]]:
+def _batches(order: list[str], by_signal: dict[str, list[SourceFile]], batch_bytes: int) -> list[list[str]]:
     out: list[list[str]] = [[]]
     size = 0
     for signal in order:
-        if size >= BATCH_BYTES:
+        if size >= batch_bytes:
             out.append([])
             size = 0
         out[-1].append(signal)

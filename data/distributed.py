@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.build import build_unit
+from data.build import WORKERS as IN_PROCESS_THREADS, build_unit
 from data.discover import Unit
 from data.manifest import UnitRecord
 
@@ -36,13 +36,20 @@ TASK_RETRIES = 1
 # instead of taking down the whole cluster one worker after another. Applies to the
 # LocalCluster started here; an existing scheduler keeps its own setting.
 ALLOWED_WORKER_DEATHS = 1
-# Below this many CSV bytes to build, `bess ingest` without --workers/--scheduler stays in
-# process: starting a LocalCluster (spawned worker processes importing Polars and NumPy,
-# then loading the Numba cache) costs ~4 s on this 2-core machine, while the in-process path
-# ingests ~2-3 MB of CSV per second. Measured on demo exports (README "Many workers"): a
-# 16 MB / 1,700-file set took 7.3 s in process and 10.2 s on 2 workers; 2 workers win
-# from about 64 MB.
+# `bess ingest` without --workers/--scheduler starts a LocalCluster only for a job of at
+# least this many CSV bytes to build AND on a machine with more cores than the in-process
+# path already keeps busy (data.build.WORKERS parser threads, up to 4). Measured on this
+# 2-core machine (README "Many workers"): starting 2 workers and loading their code costs
+# ~5 s (cluster 3.6 s, imports and Numba cache 1.4 s, shut-down ~1 s), and the cluster never
+# won: the 133 MB / 5.0 M-row set took 31 s in process and 84 s on 2 workers, the
+# 100-system fleet (108 MB, 11,481 files) 62 s and 96 s. In process the parser's two
+# threads already fill both cores; the cluster adds process start-up, task traffic and a
+# second copy of the loaded code per worker.
 AUTO_CLUSTER_MIN_BYTES = 64 << 20
+
+
+# How long to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT = "10s"
 
 
 class ClusterError(RuntimeError):
@@ -71,13 +78,15 @@ class ClusterSpec:
             raise ValueError(f"--scheduler must be an address such as tcp://host:8786, got {self.scheduler!r}")
 
 
-def auto_workers(spec: ClusterSpec, todo_bytes: int) -> int:
+def auto_workers(spec: ClusterSpec, todo_bytes: int, cores: int | None = None) -> int:
     """Local worker processes to start for a run (0: in process); an explicit choice wins."""
     if spec.scheduler or spec.workers is not None:
         return spec.workers or 0
-    if todo_bytes < AUTO_CLUSTER_MIN_BYTES:
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if todo_bytes < AUTO_CLUSTER_MIN_BYTES or cores <= IN_PROCESS_THREADS:
         return 0
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return cores
 
 
 @contextmanager
@@ -88,7 +97,7 @@ def cluster_client(spec: ClusterSpec, workers: int) -> Iterator:
 
     if spec.scheduler:
         try:
-            client = Client(spec.scheduler, timeout="10s")
+            client = Client(spec.scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {spec.scheduler}: {exc}") from exc
         with client:
@@ -105,7 +114,7 @@ def cluster_client(spec: ClusterSpec, workers: int) -> Iterator:
                                    # loopback port instead of a fixed 8787 another tool may hold
                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                    # one malloc arena per thread kept freed memory per worker
-                                   env={"MALLOC_ARENA_MAX": "2"})
+                                   env={"MALLOC_ARENA_MAX": "2", "ARROW_DEFAULT_MEMORY_POOL": "system"})
         except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
             raise ClusterError(f"could not start a local Dask cluster of {workers} workers: {exc}") from exc
     with cluster, Client(cluster) as client:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data.build import build_unit
+from data.build import SMALL_BATCH_BYTES, build_unit
 from data.distributed import ClusterError, ClusterSpec, auto_workers, build_on_cluster, cluster_client
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
 from data.glossary import LEVELS, spec_for
+from data.memory import lean_allocators, release_free_memory
 from data.manifest import (
     SourceRecord, UnitRecord, build_manifest, unit_key, write_json_durably,
 )
@@ -283,6 +284,7 @@ def _build_all(units: tuple[Unit, ...], reusable: set, prev_units: dict, keys: d
             finish_one(tick=k in reusable)
         bar.close()
         return records, built
+    lean_allocators()
     budget = _ByteBudget(BUDGET_BYTES)
     with ThreadPoolExecutor(max_workers=UNITS_IN_FLIGHT) as pool:
         for u in units:
@@ -335,9 +337,10 @@ def _build_one(u: Unit, stage: Path, version: str, hashes: dict, budget: _ByteBu
     want = budget.limit if u.cell_group is not None else sum(f.size_bytes for f in u.sources)
     got = budget.acquire(want)
     try:
-        return build_unit(u, stage, version, hashes)
+        return build_unit(u, stage, version, hashes, SMALL_BATCH_BYTES)
     finally:
         budget.release(got)
+        release_free_memory()
 
 
 def _remove_outputs(stage: Path, u: Unit) -> None:

@@ -117,12 +117,25 @@ def _table(cols: dict[str, np.ndarray], cell: tuple[int, int] | None) -> pa.Tabl
 def _cells_table(cols: dict[str, np.ndarray], pack: np.ndarray | None, cell: np.ndarray | None) -> pa.Table:
     arrays, names = [], []
     if pack is not None:
-        arrays += [pa.array(pack.astype(np.int16, copy=False)), pa.array(cell.astype(np.int16, copy=False))]
+        arrays += [_arrow(pack, np.int16, pa.int16()), _arrow(cell, np.int16, pa.int16())]
         names += ["pack", "cell"]
     for name, x in cols.items():
-        arrays.append(pa.array(x.astype(np.uint32, copy=False) if name == "count" else x, type=_ARROW_TYPES[name]))
+        arrays.append(_arrow(x, _NUMPY_TYPES[name], _ARROW_TYPES[name]))
         names.append(name)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+_NUMPY_TYPES = {"ts": np.int64, "value": np.float64, "min": np.float64, "max": np.float64, "count": np.uint32}
+
+
+def _arrow(x: np.ndarray, dtype, typ: pa.DataType) -> pa.Array:
+    """An Arrow array on the NumPy buffer (no nulls, NaN stays NaN, as ``pa.array`` of NumPy).
+
+    Not ``pa.array``: it first checks for pandas objects, which imports pandas (40 MB of
+    peak RSS in an ingest that never uses it).
+    """
+    x = np.ascontiguousarray(x, dtype=dtype)
+    return pa.Array.from_buffers(typ, len(x), [None, pa.py_buffer(x)])
 
 
 def _frame(cols) -> pl.DataFrame:
