@@ -40,10 +40,9 @@ def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool
     ``allow_removal``: a missing or empty root is meant (its systems are removed) rather
     than an error (an unmounted share must not empty the store).
     ``cluster``: where the units are built (``data.distributed``): a LocalCluster of worker
-    processes, an existing Dask scheduler, or (default) in process below
-    ``AUTO_CLUSTER_MIN_BYTES`` of CSV to build and on a LocalCluster of one worker per core
-    above it. The result is the same bytes either way; only the manifest's version name
-    and times differ between runs.
+    processes, an existing Dask scheduler, or (default) in process unless the job and the
+    machine are large enough (``data.distributed.auto_workers``). The result is the same
+    bytes either way; only the manifest's version name and times differ between runs.
     """
     cluster = ClusterSpec() if cluster is None else cluster
     t0 = time.monotonic()
