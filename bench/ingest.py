@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".bess" / "bench"
 PANDAS_SPEEDUP = 10.0
 POLARS_SHARE = 0.5
-RSS_LIMIT_BYTES = 2 * 1024**3
 QUICK_DAYS = 3
 QUICK_FILES_PER_SYSTEM = 6
 
@@ -163,33 +160,3 @@ def _pandas_baseline(files: list[tuple[Path, str, str]]) -> int:
             bins += len(s.resample(rule).agg(aggs))
         bins += len(s.tz_convert(LOCAL_TZ).resample("1D").agg(aggs))
     return bins
-
-
-_PEAK = """\
-import resource, sys, time
-from pathlib import Path
-from data.ingest import ingest
-t0 = time.perf_counter()
-r = ingest([Path(sys.argv[1])], sys.argv[2], progress=False)
-dt = time.perf_counter() - t0
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(peak_kb, r.rows_read, dt, r.exit_code)
-"""
-
-
-def _memory_row(fleet: Path, quick: bool) -> Row:
-    """Peak RSS (self plus any children, in kB from getrusage) of an ingest in a fresh process."""
-    store = CACHE / "stores" / "ingest-peak"
-    shutil.rmtree(store, ignore_errors=True)
-    proc = subprocess.run([sys.executable, "-c", _PEAK, str(fleet), str(store)], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    shutil.rmtree(store, ignore_errors=True)
-    what = "tiny fleet (quick)" if quick else "full demo fleet"
-    if proc.returncode != 0:
-        return Row(f"peak memory, ingest of the {what}", error=(proc.stderr.strip().splitlines() or ["?"])[-1])
-    peak_kb, rows, seconds, _code = proc.stdout.split()[-4:]
-    peak = int(peak_kb) * 1024
-    return MemoryRow(f"peak memory, ingest of the {what} ({int(rows):,} rows, "
-                     f"{int(rows) / float(seconds) / 1e6:.2f} M rows/s): peak RSS {peak / 1024**3:.2f} GB",
-                     float(seconds), target=f"peak RSS < {RSS_LIMIT_BYTES / 1024**3:.0f} GB",
-                     peak_bytes=peak, limit_bytes=RSS_LIMIT_BYTES)
