@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "error, so that an unmounted share never empties the store)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="build on a local Dask cluster of N worker processes (0: in this process); default: "
-                        "in process for a small job, one worker per core for a large one (see README)")
+                        "in process, unless the job is large and the machine has more cores than the "
+                        "in-process threads use (see README 'Many workers')")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="build on an existing Dask cluster (its workers must see the exports and the store "
                         "at the same paths)")
