@@ -13,6 +13,7 @@ import cachetools
 import numpy as np
 
 from core import kpis, series
+from core.cell_detail import CellDetail, cell_detail
 from core.cell_queries import efc_per_day, read_sat, slice_sat
 from core.cells import (
     Alert,
@@ -323,6 +324,16 @@ class QueryService:
     def pack_health(self, system_id: str) -> tuple[PackHealth, ...]:
         """Healthy / watched / critical cell counts per pack."""
         return self.cell_analysis(system_id).health
+
+    def cell_detail(self, system_id: str, pack: int, cell: int) -> CellDetail:
+        """One cell against its pack and system medians, its drift fit per segment between pack events,
+        the drift's 95 % projection band, the events that step it and its alerts (core.cell_detail)."""
+        info = self._bess(system_id)
+        self._check_cell(info, pack, cell)
+        try:
+            return cell_detail(self.cell_analysis(system_id), pack, cell)
+        except ValueError as exc:  # a cell the catalog names but the SAT analysis has no row for
+            raise NotFoundError(str(exc)) from None
 
     def deviation_matrix(self, system_id: str, start: datetime | None = None, end: datetime | None = None) -> Matrix:
         """Each cell's SAT minus the system's daily median (deviation from its peers) [mV] in [start, end).
