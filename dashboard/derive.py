@@ -73,6 +73,7 @@ def alert_link(system: str, alert, lang: str) -> str:
     query = {"view": "cells", "system": system, "pack": alert.pack, "lang": lang}
     if alert.cell is not None:
         query["cell"] = alert.cell
+        query["sel"] = alert.label  # opens the cell's detail (dashboard.views.cell_detail)
     first, last = getattr(alert, "first_day", None), getattr(alert, "last_day", None)
     span = int((last - first).astype("timedelta64[D]").astype(int)) if first is not None and last is not None else None
     query["range"] = "all" if span is None or span > 30 else ("1m" if span > 7 else "7d")

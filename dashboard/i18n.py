@@ -217,6 +217,37 @@ _LABELS: dict[str, tuple[str, str]] = {
     "page_title": ("Show page", "Seite zeigen"),
     "page_size": ("Page size", "Zeilen je Seite"),
     "page_all": ("All", "Alle"),
+    # cell detail and annotations (issue 14 items 3 and 6)
+    "annotation": ("What", "Was"),
+    "event_hover": ("Pack event {pack} on {day}: SAT step {step} mV", "Pack-Ereignis {pack} am {day}: SAT-Sprung {step} mV"),
+    "annotation_legend_heatmap": ("{alert} outlined: cells or packs with an alert, over the days that raised it. "
+                                  "{event} dashed: a pack event (a step of the pack's SAT). Hover for details; "
+                                  "click a cell to open it.",
+                                  "{alert} umrandet: Zellen oder Packs mit Warnung, über die auslösenden Tage. "
+                                  "{event} gestrichelt: ein Pack-Ereignis (Sprung der SAT des Packs). Details beim "
+                                  "Überfahren; Klick auf eine Zelle öffnet sie."),
+    "annotation_legend_series": ("{alert} shaded: days that raised an alert. {event} dashed: a pack event. "
+                                 "Hover for details.",
+                                 "{alert} schattiert: Tage, die eine Warnung auslösten. {event} gestrichelt: ein "
+                                 "Pack-Ereignis. Details beim Überfahren."),
+    "system_median": ("System median", "Systemmedian"),
+    "pack_median": ("Median of {pack}", "Median von {pack}"),
+    "drift_fit": ("Drift fit", "Drift-Fit"),
+    "projection_band": ("95 % projection", "95-%-Projektion"),
+    "slope_band": ("95 % interval of the slope", "95-%-Intervall der Steigung"),
+    "cell_detail": ("Cell {cell}", "Zelle {cell}"),
+    "close_cell": ("Close", "Schließen"),
+    "sat_day": ("SAT day", "SAT-Tag"),
+    "sat_vs_peers": ("SAT of {cell} against its pack and the system", "SAT von {cell} gegen Pack und System"),
+    "drift_title": ("{cell} against the system median: drift {drift} mV/month (95 % {low} … {high}), limit ±{limit} mV",
+                    "{cell} gegen den Systemmedian: Drift {drift} mV/Monat (95 % {low} … {high}), Grenze ±{limit} mV"),
+    "raw_around_day": ("Raw voltage of {cell} around {day}", "Rohspannung von {cell} um den {day}"),
+    "no_sat_days": ("{cell} has no SAT day in the record.", "{cell} hat keinen SAT-Tag in den Daten."),
+    "limit_reached_on": ("At this drift the deviation reaches ±{limit} mV on {date}.",
+                         "Bei dieser Drift erreicht die Abweichung ±{limit} mV am {date}."),
+    "cell_voltage": ("Cell voltage", "Zellspannung"),
+    "tap_hint": ("Click a cell in the heatmap (or open an alert) to see it in detail.",
+                 "Klicken Sie auf eine Zelle der Heatmap (oder öffnen Sie eine Warnung), um sie im Detail zu sehen."),
     "bad_link": ("Some values in the link could not be used and were reset to their defaults: {names}.",
                  "Einige Werte im Link waren ungültig und wurden auf den Standard zurückgesetzt: {names}."),
     "page_failed": ("This page could not be built; the error has been logged.",

@@ -9,7 +9,7 @@ import xarray as xr
 from holoviews.operation.datashader import rasterize
 
 from core.results import DailyEnergy, Matrix, Series
-from dashboard.i18n import tr
+from dashboard.i18n import tr, tr_enum
 from dashboard.numbers import format_number
 from dashboard.timez import iso_to_local_naive, local_naive
 
@@ -129,14 +129,15 @@ def regular_columns(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
 
 
 def heatmap_image(matrix: Matrix, *, cells_per_pack: int, label: str,
-                  extra: dict[str, tuple[np.ndarray, str, str]] | None = None) -> hv.Image:
+                  extra: dict[str, tuple[np.ndarray, str, str]] | None = None, first_row: int = 0) -> hv.Image:
     """All cells x time as an Image: row 0 is P1C1 (the cell's name comes from the row in the hover).
 
     ``extra`` adds layers for the hover only: name -> (values shaped like the matrix, label, unit),
-    e.g. the deviation from the pack median beside SAT.
+    e.g. the deviation from the pack median beside SAT. ``first_row`` is the system row of the
+    matrix's first row (one pack shown: rows keep their system numbers, so ticks and hover name them).
     """
     times, values = regular_columns(iso_to_local_naive(matrix.columns), matrix.values.astype(np.float32))
-    rows = np.arange(values.shape[0])
+    rows = first_row + np.arange(values.shape[0])
     layers = {"value": (("row", "time"), values)}
     vdims = [hv.Dimension("value", label=label, unit=matrix.unit or None)]
     for name, (more, more_label, unit) in (extra or {}).items():
@@ -193,7 +194,8 @@ def _number_js(decimals: int, lang: str) -> str:
 
 def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, cmap: str = "viridis",
             symmetric: bool = False, height: int = 560, lang: str = "en",
-            clim: tuple[float, float] | None = None) -> hv.Overlay:
+            clim: tuple[float, float] | None = None, packs: tuple[int, ...] | None = None,
+            annotations: list | None = None) -> hv.Overlay:
     """The image rasterized by datashader (again on every zoom), pack boundaries as lines.
 
     Rows are named P<pack>C<cell> on the axis at every zoom (ticks at pack starts when zoomed
@@ -237,9 +239,11 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
         # lod_timeout (500 ms by default); 50 ms still merges the ticks of one scroll.
         backend_opts={"plot.lod_interval": 50, "plot.lod_timeout": 50}, **opts,
     )
+    # pack boundaries between the packs shown (``packs``: those on screen, default all)
+    shown = packs or tuple(range(1, n_packs + 1))
     lines = [hv.HLine(p * cpp - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
-             for p in range(1, n_packs)]
-    return raster * hv.Overlay(lines)
+             for p in shown[:-1]]
+    return raster * hv.Overlay(lines + list(annotations or []))
 
 
 def _colorbar(plot, title: str, lang: str) -> None:
@@ -301,17 +305,177 @@ def alarm_spans(series: Series) -> pd.DataFrame:
     return pd.DataFrame({"signal": series.signal, "start": t[starts], "end": t_end[ends - 1]})
 
 
-def fit_plot(days: np.ndarray, values: np.ndarray, slope_per_day: float, intercept: float, *,
-             title: str, unit: str = "V", lang: str = "en") -> hv.Overlay:
-    """Measured points of one cell and its fitted line (days since the first SAT day on x)."""
-    xdim = hv.Dimension("day", label=tr("days_since_first", lang))
+def fit_plot(days: np.ndarray, values: np.ndarray, fit, row: int, *, title: str, unit: str = "V",
+             lang: str = "en") -> hv.Overlay:
+    """Measured SAT points of one cell on their dates, its fitted line only over the days it was
+    fitted (from ``fit.fit_start_day``: a pack event's step is left out) and the 95 % band of the slope.
+
+    ``fit`` is a core CellFits (x = days since ``fit.day0``), ``row`` the cell's row in it.
+    """
+    tdim = hv.Dimension("time", label=tr("day_local", lang))
     ydim = hv.Dimension("sat", label=tr("sat", lang), unit=unit)
-    pts = hv.Scatter((days, values), xdim, ydim, label=tr("measured", lang)).opts(size=4, alpha=0.6)
-    x = np.array([np.nanmin(days), np.nanmax(days)]) if len(days) else np.array([0.0, 1.0])
-    line = hv.Curve((x, intercept + slope_per_day * x), xdim, ydim, label=tr("fit_line", lang)).opts(
-        color="#d62728", line_width=2)
-    numbers = tick_formats(lang, x_time=False)
-    if "yformatter" in numbers:
-        numbers["xformatter"] = numbers["yformatter"]
-    return (pts * line).opts(hv.opts.Scatter(**numbers), hv.opts.Curve(**numbers)).opts(
-        title=title, responsive=True, height=280, show_grid=True)
+    days = np.asarray(days, dtype="datetime64[D]")
+    pts = hv.Scatter((days.astype("datetime64[ms]"), values), tdim, ydim, label=tr("measured", lang)).opts(
+        size=4, alpha=0.6)
+    parts = [pts]
+    slope, intercept = float(fit.slope_v_per_day[row]), float(fit.intercept_v[row])
+    fitted = days[(days >= fit.fit_start_day[row]) & np.isfinite(values)]
+    if np.isfinite(slope) and fitted.size:
+        x = (fitted - fit.day0).astype(np.int64).astype(float)
+        line = intercept + slope * x
+        # the slope's interval turns the line about its centre (the mean fitted day)
+        xc = float(x.mean())
+        yc = intercept + slope * xc
+        lo = yc + float(fit.slope_ci95_low_v_per_day[row]) * (x - xc)
+        hi = yc + float(fit.slope_ci95_high_v_per_day[row]) * (x - xc)
+        t = fitted.astype("datetime64[ms]")
+        if np.isfinite(lo).all() and np.isfinite(hi).all():
+            parts.append(hv.Area((t, np.minimum(lo, hi), np.maximum(lo, hi)), tdim, [ydim, "high"],
+                                 label=tr("slope_band", lang)).opts(color="#d62728", alpha=0.15, line_alpha=0))
+        parts.append(hv.Curve((t[[0, -1]], line[[0, -1]]), tdim, ydim, label=tr("fit_line", lang)).opts(
+            color="#d62728", line_width=2))
+    ticks = tick_formats(lang)
+    return hv.Overlay(parts).opts(hv.opts.Scatter(tools=["hover"], **ticks), hv.opts.Curve(**ticks),
+                                  hv.opts.Area(**ticks)).opts(
+        title=title, responsive=True, height=280, show_grid=True, legend_position="top_left")
+
+
+# -- annotations: pack events and alerts on series and on the heatmap ----------------------------
+
+EVENT_COLOR = "#ff7f0e"
+ALERT_COLOR = "#d62728"
+# On the heatmap the alert outline must stand apart from every colour map and the outlier colours.
+HEATMAP_ALERT_COLOR = "#00e676"
+
+
+def _day(d) -> np.datetime64:
+    """A local date as midnight on the tz-naive local axis every plot uses (dashboard.timez)."""
+    return np.datetime64(d, "D").astype("datetime64[ms]")
+
+
+def event_text(event, lang: str) -> str:
+    return tr("event_hover", lang, pack=f"P{event.pack}", day=str(event.day),
+              step=format_number(1000.0 * event.step_v, lang, digits=1))
+
+
+def alert_text(alert, lang: str) -> str:
+    severity = tr_enum("severity", alert.severity.value, lang)
+    return f"{alert.label} ({severity}): {alert.reason_de if lang == 'de' else alert.reason_en}"
+
+
+def series_annotations(events, alerts, *, lang: str = "en") -> list:
+    """Alerts as shaded spans over the days that raised them, pack events as dashed vertical lines;
+    each says what it is on hover. Overlay them on any plot with a local time x axis."""
+    what = [(tr("annotation", lang), "@what")]
+    parts = []
+    spans = [a for a in alerts if a.first_day is not None and a.last_day is not None]
+    if spans:
+        frame = pd.DataFrame({"start": [_day(a.first_day) for a in spans],
+                              "end": [_day(a.last_day) + np.timedelta64(1, "D") for a in spans],
+                              "what": [alert_text(a, lang) for a in spans]})
+        parts.append(hv.VSpans(frame, ["start", "end"], ["what"]).opts(
+            color=ALERT_COLOR, alpha=0.10, tools=["hover"], hover_tooltips=what, apply_ranges=False))
+    if events:
+        frame = pd.DataFrame({"day": [_day(e.day) for e in events], "what": [event_text(e, lang) for e in events]})
+        parts.append(hv.VLines(frame, ["day"], ["what"]).opts(
+            color=EVENT_COLOR, line_dash="dashed", line_width=2, tools=["hover"], hover_tooltips=what,
+            apply_ranges=False))
+    return parts
+
+
+def heatmap_annotations(events, alerts, *, cells_per_pack: int, rows: tuple[int, int], lang: str = "en") -> list:
+    """Pack events as dashed lines over their pack's rows, alerts as outlines around the rows (a cell,
+    or its whole pack) and days that raised them; only those within ``rows`` = [first, last)."""
+    cpp = max(int(cells_per_pack), 1)
+    lo, hi = rows
+    what = [(tr("annotation", lang), "@what")]
+    parts = []
+
+    def span(pack: int, cell: int | None) -> tuple[float, float]:
+        first = (pack - 1) * cpp + (cell - 1 if cell else 0)
+        last = first + 1 if cell else pack * cpp
+        return max(first, lo) - 0.5, min(last, hi) - 0.5
+
+    boxes = []
+    for a in alerts:
+        if a.first_day is None or a.last_day is None:
+            continue
+        y0, y1 = span(a.pack, a.cell)
+        if y1 > y0:
+            boxes.append((_day(a.first_day) - np.timedelta64(12, "h"), y0,
+                          _day(a.last_day) + np.timedelta64(12, "h"), y1, alert_text(a, lang)))
+    if boxes:
+        frame = pd.DataFrame(boxes, columns=["x0", "y0", "x1", "y1", "what"])
+        parts.append(hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], ["what"]).opts(
+            fill_alpha=0, line_color=HEATMAP_ALERT_COLOR, line_width=1.5, tools=["hover"], hover_tooltips=what))
+    lines = []
+    for e in events:
+        y0, y1 = span(e.pack, None)
+        if y1 > y0:
+            x = _day(e.day) - np.timedelta64(12, "h")  # the step is between the day before and the event day
+            lines.append((x, y0, x, y1, event_text(e, lang)))
+    if lines:
+        frame = pd.DataFrame(lines, columns=["x0", "y0", "x1", "y1", "what"])
+        parts.append(hv.Segments(frame, ["x0", "y0", "x1", "y1"], ["what"]).opts(
+            color=EVENT_COLOR, line_width=3, line_dash="dashed", tools=["hover"], hover_tooltips=what))
+    return parts
+
+
+def day_span(day) -> hv.VSpan:
+    """One local day shaded (the SAT day a raw-voltage window is opened around)."""
+    return hv.VSpan(_day(day), _day(day) + np.timedelta64(1, "D")).opts(color="#9e9e9e", alpha=0.15)
+
+
+def annotation_legend(lang: str, *, heatmap: bool) -> str:
+    """What the annotations are (under the plot; Bokeh's legend would list every span)."""
+    alert = HEATMAP_ALERT_COLOR if heatmap else ALERT_COLOR
+    key = "annotation_legend_heatmap" if heatmap else "annotation_legend_series"
+    return tr(key, lang, alert=f'<span style="color:{alert}">■</span>',
+              event=f'<span style="color:{EVENT_COLOR}">┆</span>')
+
+
+# -- one cell in detail ---------------------------------------------------------------------------
+
+def sat_vs_peers(detail, *, title: str, lang: str = "en", height: int = 300) -> hv.Overlay:
+    """The cell's SAT against its pack's and the system's median SAT over the local days."""
+    t = detail.days.astype("datetime64[ms]")
+    tdim = hv.Dimension("time", label=tr("day_local", lang))
+    ydim = hv.Dimension("sat", label=tr("sat", lang), unit="V")
+    curves = []
+    for values, label, color, width in ((detail.system_median_v, tr("system_median", lang), "#7f7f7f", 1.5),
+                                        (detail.pack_median_v, tr("pack_median", lang, pack=f"P{detail.pack}"),
+                                         PALETTE[2], 1.5),
+                                        (detail.sat_v, detail.label, PALETTE[0], 2)):
+        ok = np.isfinite(values)  # non-SAT days are NaN: the line joins the SAT days
+        curves.append(hv.Curve((t[ok], values[ok]), tdim, ydim, label=label).opts(color=color, line_width=width))
+    ticks = tick_formats(lang)
+    return hv.Overlay(curves + series_annotations(detail.events, detail.alerts, lang=lang)).opts(
+        hv.opts.Curve(tools=["hover"], **ticks),
+        hv.opts.Overlay(title=title, responsive=True, height=height, show_grid=True, legend_position="top_left"))
+
+
+def drift_plot(detail, *, title: str, lang: str = "en", height: int = 300) -> hv.Overlay:
+    """The cell's deviation from the system median [mV], its drift line over each fitted segment
+    (split at pack events), the 95 % projection band ahead and the deviation limits."""
+    mv = 1000.0
+    t = detail.days.astype("datetime64[ms]")
+    tdim = hv.Dimension("time", label=tr("day_local", lang))
+    ydim = hv.Dimension("deviation", label=tr("deviation", lang), unit="mV")
+    ok = np.isfinite(detail.deviation_v)
+    parts = [hv.Scatter((t[ok], mv * detail.deviation_v[ok]), tdim, ydim, label=tr("measured", lang)).opts(
+        size=3, alpha=0.5, color=PALETTE[0])]
+    fit_label = tr("drift_fit", lang)
+    for seg in detail.segments:
+        parts.append(hv.Curve(([_day(seg.start_day), _day(seg.end_day)], [mv * seg.start_v, mv * seg.end_v]),
+                              tdim, ydim, label=fit_label).opts(color=ALERT_COLOR, line_width=2.5))
+    if detail.projection_days.size:
+        band = hv.Area((detail.projection_days.astype("datetime64[ms]"), mv * detail.projection_low_v,
+                        mv * detail.projection_high_v), tdim, [ydim, "high"], label=tr("projection_band", lang))
+        parts.append(band.opts(color=ALERT_COLOR, alpha=0.2, line_alpha=0))
+    limit = mv * detail.limit_v
+    parts.append(hv.HLines([-limit, limit]).opts(color="#7f7f7f", line_dash="dotted", line_width=1.5))
+    parts += series_annotations(detail.events, detail.alerts, lang=lang)
+    ticks = tick_formats(lang)
+    return hv.Overlay(parts).opts(
+        hv.opts.Curve(tools=["hover"], **ticks), hv.opts.Scatter(tools=["hover"], **ticks),
+        hv.opts.Overlay(title=title, responsive=True, height=height, show_grid=True, legend_position="top_left"))

@@ -17,7 +17,7 @@ _RANGE_DAYS = {"1d": 1, "7d": 7, "1m": 30}
 HEATMAPS = ("sat", "deviation", "raw")
 # Parameters that make a link shareable; everything else (zoom, hover) is transient.
 URL_PARAMS = ("view", "system", "other", "range", "lang", "max_points", "pack", "cell", "heatmap", "level",
-              "surface")
+              "surface", "sel", "day")
 
 
 class DashboardState(param.Parameterized):
@@ -40,6 +40,10 @@ class DashboardState(param.Parameterized):
                            doc="Pyramid level of the raw cell-voltage heatmap.")
     surface = param.Boolean(default=False,
                             doc="Show the 3D SAT surface (only pages opened with it on load plotly.js).")
+    sel = param.String(default="", regex=r"^(P\d{1,3}C\d{1,4})?$",
+                       doc="The cell opened in the cell view ('P2C9'; '' = none): a click on the heatmap or an alert.")
+    day = param.String(default="", regex=r"^(\d{4}-\d{2}-\d{2})?$",
+                       doc="The SAT day whose raw voltage the opened cell shows ('' = its last SAT day).")
 
 
 def window(preset: str, data_end: datetime | None) -> tuple[datetime | None, datetime | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
 
 import holoviews as hv
@@ -17,6 +19,7 @@ from dashboard.derive import (alerts_frame, degradation_frame, drift_frame, even
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
+from dashboard.views.cell_detail import CellDetailView
 from dashboard.views.meter import _series_frame
 from dashboard.quantities import number_text
 from dashboard.tables import data_table
@@ -75,7 +78,7 @@ class CellView(ViewBase):
             out[np.ix_(si, sj)] = scale * np.asarray(dev.values)[np.ix_(di, dj)]
         return out
 
-    @param.depends("state.system", "state.range", "state.lang", "state.heatmap", "state.level")
+    @param.depends("state.system", "state.range", "state.lang", "state.heatmap", "state.level", "state.pack")
     @guarded
     def heatmap(self):
         info = self.info()
@@ -85,22 +88,57 @@ class CellView(ViewBase):
             return info_message(str(exc))
         if not m.columns:
             return info_message(tr("no_data", self.state.lang))
-        lang = self.state.lang
+        lang, pack = self.state.lang, self.state.pack
+        m, first_row = _pack_rows(m, pack)
         extra = None
         if self.state.heatmap == "sat":
             # The hover shows beside each SAT the deviation the deviation heatmap shows.
             extra = {"deviation": (self._deviation_like(m), tr("deviation", lang), "mV")}
-        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra)
+        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra,
+                                    first_row=first_row)
         clim = plots.robust_clim(m.values, symmetric=symmetric)
+        analysis_packs = (pack,) if pack else None
+        notes = plots.heatmap_annotations(self._events(), self._alerts(), cells_per_pack=info.cells_per_pack,
+                                          rows=(first_row, first_row + len(m.rows)), lang=lang)
         plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
-                             title=f"{tr('heatmap', lang)}: {label}", cmap=cmap, symmetric=symmetric,
-                             lang=lang, clim=clim)
-        legend = pn.pane.Markdown(plots.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw"),
+                             title=f"{tr('heatmap', lang)}: {label}" + (f" – P{pack}" if pack else ""),
+                             cmap=cmap, symmetric=symmetric, lang=lang, clim=clim, packs=analysis_packs,
+                             annotations=notes)
+        # A click on a cell opens it (state.sel, in the URL) on the clicked day.
+        tap = hv.streams.Tap(source=plot, x=None, y=None)
+        tap.add_subscriber(functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
+                                             n_rows=info.packs * info.cells_per_pack,
+                                             daily=self.state.heatmap != "raw"))
+        text = plots.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw")
+        legend = pn.pane.Markdown(f"{text} {plots.annotation_legend(lang, heatmap=True)}",
                                   css_classes=["heatmap-legend"], sizing_mode="stretch_width")
         download = csv_download(lambda: _matrix_frame(m), f"{self.state.system}_{self.state.heatmap}.csv",
                                 tr("download_csv", self.state.lang))
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["cell-heatmap"]),
                          legend, download, sizing_mode="stretch_width")
+
+    def _open_cell(self, x=None, y=None, *, cells_per_pack: int, n_rows: int, daily: bool) -> None:
+        """Open the clicked cell: its row's name and the clicked local day go into the state (and URL)."""
+        if x is None or y is None:
+            return
+        row = int(round(float(y)))
+        if not 0 <= row < n_rows:
+            return
+        t = pd.Timestamp(x, unit="ms") if isinstance(x, (int, float, np.integer, np.floating)) else pd.Timestamp(x)
+        # a daily column is centred on its midnight: the nearest midnight is the clicked day
+        day = (t + pd.Timedelta(hours=12)).floor("D") if daily else t.floor("D")
+        cpp = max(int(cells_per_pack), 1)
+        self.state.param.update(sel=f"P{row // cpp + 1}C{row % cpp + 1}", day=day.strftime("%Y-%m-%d"))
+
+    def _events(self) -> tuple:
+        """Pack events of the system, or of the chosen pack only."""
+        pack = self.state.pack
+        return tuple(e for e in self.service.events(self.state.system) if not pack or e.pack == pack)
+
+    def _alerts(self) -> tuple:
+        """Alerts of the system, or of the chosen pack only."""
+        pack = self.state.pack
+        return tuple(a for a in self.service.alerts(self.state.system) if not pack or a.pack == pack)
 
     # -- SAT overview and surface ----------------------------------------------------------
 
@@ -132,7 +170,12 @@ class CellView(ViewBase):
                           **plots.tick_formats(self.state.lang)),
             hv.opts.NdOverlay(responsive=True, height=320, show_legend=pack == 0,
                               title=tr("sat_overview", self.state.lang)))
-        return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", css_classes=["sat-overview"])
+        notes = plots.series_annotations(self._events(), self._alerts(), lang=self.state.lang)
+        plot = functools.reduce(operator.mul, notes, overlay)
+        legend = pn.pane.Markdown(plots.annotation_legend(self.state.lang, heatmap=False),
+                                  css_classes=["annotation-legend"], sizing_mode="stretch_width")
+        return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["sat-overview"]),
+                         legend, sizing_mode="stretch_width")
 
     @param.depends("state.surface", watch=True)
     def _load_plotly(self):
@@ -199,7 +242,7 @@ class CellView(ViewBase):
         return pn.Column(pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["pack-trends-plot"]),
                          self._table(trends_frame(tr_), "pack_trends", "pack-trends"), sizing_mode="stretch_width")
 
-    @param.depends("state.system", "state.lang", "fit_method")
+    @param.depends("state.system", "state.lang", "fit_method", "state.pack")
     @guarded
     def degradation(self):
         lang = self.state.lang
@@ -207,10 +250,10 @@ class CellView(ViewBase):
         fits = self.service.degradation(self.state.system, self.fit_method)
         return pn.Column(
             pn.pane.Markdown(f"**{tr('drift_table', lang)}**"),
-            self._table(drift_frame(analysis, lang), "drift", "drift-table"),
+            self._table(_of_pack(drift_frame(analysis, lang), self.state.pack), "drift", "drift-table"),
             pn.pane.Markdown(f"**{tr('raw_fits', lang)}**"),
-            self._table(degradation_frame(fits, analysis.verdicts, lang), f"degradation_{self.fit_method}",
-                        "degradation"), sizing_mode="stretch_width")
+            self._table(_of_pack(degradation_frame(fits, analysis.verdicts, lang), self.state.pack),
+                        f"degradation_{self.fit_method}", "degradation"), sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang", "fit_method", "state.pack", "state.cell")
     @guarded
@@ -220,27 +263,28 @@ class CellView(ViewBase):
         row = (pack - 1) * info.cells_per_pack + s.cell - 1
         fits = self.service.degradation(s.system, self.fit_method)
         sat = self.service.sat_matrix(s.system)
-        x = (np.asarray(sat.days, dtype="datetime64[D]") - fits.day0).astype(np.int64).astype(float)
-        y = sat.voltage_v[row]
-        ok = np.isfinite(y)
         loss = f"{number_text(fits.loss_pct_per_year[row], s.lang, 2)} {tr('unit_pct_per_year', s.lang)}"
-        plot = plots.fit_plot(x[ok], y[ok], float(fits.slope_v_per_day[row]), float(fits.intercept_v[row]),
+        plot = plots.fit_plot(sat.days, sat.voltage_v[row], fits, row,
                               title=f"{tr('fit_plot', s.lang)}: P{pack}C{s.cell} ({self.fit_method}, "
                                     f"R² {number_text(fits.r2[row], s.lang, 2)}, {loss})",
                               lang=s.lang)
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["fit-plot"])
+        notes = plots.series_annotations([e for e in self.service.events(s.system) if e.pack == pack],
+                                         [a for a in self.service.alerts(s.system)
+                                          if a.pack == pack and a.cell in (None, s.cell)], lang=s.lang)
+        return pn.pane.HoloViews(functools.reduce(operator.mul, notes, plot),
+                                 sizing_mode="stretch_width", css_classes=["fit-plot"])
 
-    @param.depends("state.system", "state.lang")
+    @param.depends("state.system", "state.lang", "state.pack")
     @guarded
     def alerts(self):
-        return self._table(alerts_frame(self.service.alerts(self.state.system), self.state.lang, self.state.system),
-                           "alerts", "alerts", empty="no_alerts")
+        alerts = self._alerts()
+        return self._table(alerts_frame(alerts, self.state.lang, self.state.system), "alerts", "alerts",
+                           empty="no_alerts")
 
-    @param.depends("state.system", "state.lang")
+    @param.depends("state.system", "state.lang", "state.pack")
     @guarded
     def events(self):
-        return self._table(events_frame(self.service.events(self.state.system)), "events", "pack-events",
-                           empty="no_events")
+        return self._table(events_frame(self._events()), "events", "pack-events", empty="no_events")
 
     # -- raw cell voltage --------------------------------------------------------------------
 
@@ -267,9 +311,13 @@ class CellView(ViewBase):
                                             max_points=s.max_points, method="minmax_lttb")
 
         zoom = ZoomSeries(fetch, label=f"{tr('cell_viewer', lang)} P{pack}C{s.cell}", height=280, lang=lang)
+        notes = plots.series_annotations([e for e in self.service.events(s.system) if e.pack == pack],
+                                         [a for a in self.service.alerts(s.system)
+                                          if a.pack == pack and a.cell in (None, s.cell)], lang=lang)
         download = csv_download(lambda: _series_frame(zoom.last), f"{s.system}_P{pack}C{s.cell}.csv",
                                 tr("download_csv", lang))
-        return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["cell-viewer"]),
+        return pn.Column(pn.pane.HoloViews(functools.reduce(operator.mul, notes, zoom.dmap),
+                                           sizing_mode="stretch_width", css_classes=["cell-viewer"]),
                          download, sizing_mode="stretch_width")
 
     def __panel__(self):
@@ -298,7 +346,25 @@ class CellView(ViewBase):
              pn.Column(self.cell_picker, tab(self.cell_viewer), sizing_mode="stretch_width")),
             dynamic=True, active=1 if self.state.surface else 0, sizing_mode="stretch_width",
             css_classes=["cell-tabs"])
-        return pn.Column(self.controls, self.section(self.heatmap), tabs, sizing_mode="stretch_width")
+        detail = CellDetailView(state=self.state, service=self.service)
+        return pn.Column(self.controls, self.section(self.heatmap), self.section(detail.detail), tabs,
+                         sizing_mode="stretch_width")
+
+
+def _pack_rows(m: Matrix, pack: int) -> tuple[Matrix, int]:
+    """The rows of one pack (0 = all) and the system row number of the first of them."""
+    if not pack:
+        return m, 0
+    keep = [i for i, r in enumerate(m.rows) if r.startswith(f"P{pack}C")]
+    if not keep:
+        raise LookupError(f"no cells of pack {pack}")
+    return Matrix(rows=tuple(m.rows[i] for i in keep), columns=m.columns, values=np.asarray(m.values)[keep],
+                  unit=m.unit), keep[0]
+
+
+def _of_pack(frame: pd.DataFrame, pack: int) -> pd.DataFrame:
+    """Rows of a per-cell table (column 'cell', 'P2C9') of one pack (0 = all)."""
+    return frame if not pack else frame[frame["cell"].str.startswith(f"P{pack}C")]
 
 
 def _matrix_frame(m: Matrix) -> pd.DataFrame:
