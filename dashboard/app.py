@@ -119,7 +119,8 @@ class Dashboard(pn.viewable.Viewer):
         query = {p: getattr(self.state, p) for p in URL_PARAMS}
         query["theme"] = "default" if dark else "dark"
         label = tr("theme_light" if dark else "theme_dark", self.state.lang)
-        return pn.pane.HTML(f'<a class="theme-link" href="?{urlencode(query)}">{label}</a>', margin=(10, 10))
+        return pn.pane.HTML(f'<a class="theme-link" style="color: inherit; text-decoration: underline" '
+                            f'href="?{urlencode(query)}">{label}</a>', margin=(10, 10))
 
     # -- main area ------------------------------------------------------------------------
 

@@ -103,7 +103,21 @@ def energy_bars(frame: pd.DataFrame, *, title: str, group: str = "kind", height:
     return bars.opts(title=title, responsive=True, height=height, tools=["hover"], xrotation=60,
                      **tick_formats(lang, x_time=False),
                      show_legend=True, legend_position="top_left", multi_level=False,
-                     color=group, cmap=colours, line_alpha=0)
+                     color=group, cmap=colours, line_alpha=0, hooks=[_group_labels_like_ticks])
+
+
+def _group_labels_like_ticks(plot, _element) -> None:
+    """Grouped bars label their periods with the axis's group labels, which come out black in every
+    theme (unreadable on the dark theme): give them the dark theme's tick label colour there."""
+    import panel as pn
+    from panel.theme import DarkTheme
+
+    if pn.config.theme != "dark":
+        return
+    color = DarkTheme.bokeh_theme._json["attrs"]["Axis"]["major_label_text_color"]
+    for axis in plot.state.xaxis:
+        if hasattr(axis, "group_text_color"):
+            axis.group_text_color = axis.subgroup_text_color = color
 
 
 def regular_columns(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -210,8 +224,12 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     vdims = image.vdims
     decimals = {"V": 3, "mV": 1}
     tooltips = [(tr("cell", lang), "$y{cell}"),
-                (tr("day" if daily else "time", lang), "$x{%F}" if daily else "$x{%F %H:%M}")]
-    formatters = {"$y": CustomJSHover(code=_cell_name_js(cpp, "value")), "$x": "datetime"}
+                (tr("day" if daily else "time", lang), "$x{custom}" if daily else "$x{%F %H:%M}")]
+    # A daily column is centred on its midnight: the hover names the nearest midnight's date (a plain
+    # date format would show the day before over the left half of every column).
+    day_js = "const d = new Date(Math.round(value / 86400000) * 86400000); return d.toISOString().slice(0, 10);"
+    formatters = {"$y": CustomJSHover(code=_cell_name_js(cpp, "value")),
+                  "$x": CustomJSHover(code=day_js) if daily else "datetime"}
     for i, d in enumerate(vdims):
         field = "@image" if i == 0 else f"@{{{d.name}}}"
         unit = f" {d.unit}" if d.unit else ""

@@ -47,7 +47,8 @@ class CellView(ViewBase):
                                                    name=tr("heatmap_kind", lang), css_classes=["heatmap-kind"]),
             pn.widgets.Select.from_param(s.param.level, options=[lv for lv in info.levels], name=tr("level", lang),
                                          width=110),
-            pn.widgets.Select.from_param(s.param.pack, options=packs, name=tr("pack", lang), width=120),
+            pn.widgets.Select.from_param(s.param.pack, options=packs, name=tr("pack", lang), width=120,
+                                         css_classes=["pack-select"]),
             sizing_mode="stretch_width",
         )
 
