@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bench install browser demo ingest info clean
+.PHONY: run test bench install browser demo ingest info clean screenshots
 
 # Re-install only when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -47,6 +47,10 @@ run: ingest
 test: install browser
 	$(VENV)/bin/ruff check --select F .
 	$(PY) -m pytest
+
+# The README's pictures (docs/screenshots/*.png), made by the browser tests from the demo fleet.
+screenshots: install browser
+	BESS_SCREENSHOTS=1 $(PY) -m pytest -q -m browser tests/test_dashboard_browser.py -k readme_screenshots
 
 bench: install browser
 	$(BESS) bench --out BENCHMARKS.md

@@ -26,6 +26,9 @@ def _extensions() -> None:
     """Load the front-end pieces once per process (Panel keeps this in its own config)."""
     hv.extension("bokeh", "plotly", logo=False)
     pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False)
+    from dashboard.plots import fix_dark_theme
+
+    fix_dark_theme()
     # HoloViews waits 100 ms (in 50 ms steps) for more range events before re-rasterizing a zoom;
     # the plots already merge the ticks of one scroll in the browser (lod_timeout, see plots.heatmap).
     from holoviews.plotting.bokeh.callbacks import RangeXYCallback

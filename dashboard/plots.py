@@ -20,6 +20,16 @@ TIME_LABEL = "Time (Europe/Berlin)"
 MAX_DAILY_BARS = 62
 
 
+def fix_dark_theme() -> None:
+    """Complete Panel's dark Bokeh theme: it colours legend labels but not legend titles, which stay
+    Bokeh's dark grey on the dark background (WCAG AA fails; tests/test_dashboard_browser.py checks)."""
+    from panel.theme import DarkTheme
+
+    attrs = DarkTheme.bokeh_theme._json["attrs"]
+    legend = attrs.setdefault("Legend", {})
+    legend.setdefault("title_text_color", legend.get("label_text_color", "#E0E0E0"))
+
+
 def tick_formats(lang: str, *, x_time: bool = True, y_number: bool = True) -> dict:
     """HoloViews options that draw tick labels in the page's language: German numbers as 3,45 and
     1.000, German dates as 05.09.2024 / 09.2024 (English keeps Bokeh's defaults)."""

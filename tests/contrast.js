@@ -30,6 +30,8 @@
     for (const el of root.querySelectorAll("*")) {
       if (el.shadowRoot) walk(el.shadowRoot);
       if (["SCRIPT", "STYLE", "NOSCRIPT", "OPTION"].includes(el.tagName)) continue;
+      // WCAG 1.4.3 exempts inactive controls (a disabled "Next" on a one-page table)
+      if (el.disabled || el.getAttribute("aria-disabled") === "true") continue;
       const own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join(" ").trim();
       if (!own) continue;
       const r = el.getBoundingClientRect();
@@ -58,9 +60,11 @@
       if (ax.axis_label && "axis_label_text_color" in ax) add("axis " + ax.axis_label, ax.axis_label_text_color, ax.axis_label_text_alpha, border);
       if ("title_text_color" in ax && ax.title) add("colorbar title " + ax.title, ax.title_text_color, ax.title_text_alpha, border);
     }
-    for (const r of m.center) if ("label_text_color" in r) {
+    for (const r of [...m.center, ...m.left, ...m.right, ...m.above, ...m.below]) if ("label_text_color" in r) {
+      // a legend: inside the frame over the plot's fill, outside it over the border's
       const c = rgba(r.background_fill_color);
-      const lb = c ? over([...c.slice(0, 3), c[3] * r.background_fill_alpha], inner) : inner;
+      const under = m.center.includes(r) ? inner : border;
+      const lb = c ? over([...c.slice(0, 3), c[3] * r.background_fill_alpha], under) : under;
       add("legend", r.label_text_color, r.label_text_alpha, lb);
       if (r.title) add("legend title " + r.title, r.title_text_color, r.title_text_alpha, lb);
     }
