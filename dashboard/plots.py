@@ -219,13 +219,14 @@ def _number_js(decimals: int, lang: str) -> str:
 def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, cmap: str = "viridis",
             symmetric: bool = False, height: int = 560, lang: str = "en",
             clim: tuple[float, float] | None = None, packs: tuple[int, ...] | None = None,
-            annotations: list | None = None) -> hv.Overlay:
+            annotations: list | None = None, on_tap=None) -> hv.Overlay:
     """The image rasterized by datashader (again on every zoom), pack boundaries as lines.
 
     Rows are named P<pack>C<cell> on the axis at every zoom (ticks at pack starts when zoomed
     out, down to every cell when zoomed in) and in the hover, with the date (no clock time for
     daily values) and each layer with its unit. ``clim`` clips the colours (robust_clim);
     values beyond it get their own colours, which heatmap_legend explains under the plot.
+    ``on_tap(x=, y=)`` is called with the data coordinates of a click (time, row).
     """
     from bokeh.models import AdaptiveTicker, CustomJSHover, CustomJSTickFormatter
 
@@ -271,6 +272,9 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     shown = packs or tuple(range(1, n_packs + 1))
     lines = [hv.HLine(p * cpp - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
              for p in shown[:-1]]
+    if on_tap is not None:
+        # on the raster itself: a Tap on the product with the overlay below never reaches the figure
+        hv.streams.Tap(source=raster, x=None, y=None).add_subscriber(on_tap)
     return raster * hv.Overlay(lines + list(annotations or []))
 
 

@@ -104,12 +104,11 @@ class CellView(ViewBase):
         plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
                              title=f"{tr('heatmap', lang)}: {label}" + (f" – P{pack}" if pack else ""),
                              cmap=cmap, symmetric=symmetric, lang=lang, clim=clim, packs=analysis_packs,
-                             annotations=notes)
-        # A click on a cell opens it (state.sel, in the URL) on the clicked day.
-        tap = hv.streams.Tap(source=plot, x=None, y=None)
-        tap.add_subscriber(functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
-                                             n_rows=info.packs * info.cells_per_pack,
-                                             daily=self.state.heatmap != "raw"))
+                             annotations=notes,
+                             # a click on a cell opens it (state.sel, in the URL) on the clicked day
+                             on_tap=functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
+                                                      n_rows=info.packs * info.cells_per_pack,
+                                                      daily=self.state.heatmap != "raw"))
         text = plots.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw")
         legend = pn.pane.Markdown(f"{text} {plots.annotation_legend(lang, heatmap=True)}",
                                   css_classes=["heatmap-legend"], sizing_mode="stretch_width")
