@@ -8,7 +8,7 @@ from pathlib import Path
 
 from data.store import DEFAULT_STORE, STORE_ENV
 
-STORE_HELP = f"store folder (default: ${STORE_ENV}, else {DEFAULT_STORE})"
+STORE_HELP = f"store folder or object-store URL s3://BUCKET/PREFIX (default: ${STORE_ENV}, else {DEFAULT_STORE})"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -173,6 +173,18 @@ def _read_cached(path: str, _ino: int, _size: int, _mtime_ns: int) -> Catalog:
     return catalog_from_manifest(manifest, path)
 
 
+def read_remote_catalog(store, rel: str) -> Catalog:
+    """The catalog of the manifest object ``rel`` of a RemoteStore (data/fs.py), cached by its ETag."""
+    info = store.fs.info(store.key(rel))
+    tag = str(info.get("ETag") or info.get("etag") or info.get("mtime") or "")
+    return _read_remote_cached(store, rel, tag, int(info.get("size") or 0))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_remote_cached(store, rel: str, _tag: str, _size: int) -> Catalog:
+    return catalog_from_manifest(json.loads(store.read_bytes(rel)), store.key(rel))
+
+
 def parse_utc(text: str) -> datetime:
     """An ISO UTC timestamp of the manifest ('...Z') as an aware datetime."""
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -23,7 +23,7 @@ def describe_store(store: str | os.PathLike | None) -> str:
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         if isinstance(exc, ManifestError):
             raise
-        raise ManifestError(f"manifest {snap.path / 'manifest.json'} is damaged ({type(exc).__name__}: {exc}); "
+        raise ManifestError(f"manifest {snap.where('manifest.json')} is damaged ({type(exc).__name__}: {exc}); "
                             "run 'bess ingest' to rebuild the store") from None
 
 

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from data.build import SMALL_BATCH_BYTES, build_unit
 from data.distributed import ClusterError, ClusterSpec, auto_workers, build_on_cluster, cluster_client
+from data.fs import RemoteStore
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
 from data.glossary import LEVELS, spec_for
 from data.memory import lean_allocators, release_free_memory
@@ -48,6 +49,9 @@ def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool
     t0 = time.monotonic()
     started = now_utc()
     root = resolve_store_root(store)
+    if isinstance(root, RemoteStore):  # s3://...: same ingest on a local mirror, then upload (data/ingest_remote.py)
+        from data.ingest_remote import ingest_to_url
+        return ingest_to_url(roots, root, progress=progress, allow_removal=allow_removal)
     roots = split_roots(list(roots))
     base = dict(started_utc=started.strftime("%Y-%m-%dT%H:%M:%SZ"), roots=tuple(map(str, roots)), store=str(root))
     try:

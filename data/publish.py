@@ -1,4 +1,8 @@
-"""Store safety: the ingest lock, staging folders, atomic publish of CURRENT, pruning old versions."""
+"""Store safety: the ingest lock, staging folders, atomic publish of CURRENT, pruning old versions.
+
+read_current, recover_current, clean_leftovers and prune_versions also take a RemoteStore
+(data/fs.py) and then act on the object store (data/publish_remote.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from data.fs import RemoteStore
 from data.manifest import fsync_dir
 from data.store import CURRENT_FILE, MANIFEST_FILE, STAGING_DIR, VERSIONS_DIR, StoreError
 
@@ -64,7 +69,10 @@ class StoreLock:
             self._fd = None
 
 
-def read_current(root: Path) -> str | None:
+def read_current(root: Path | RemoteStore) -> str | None:
+    if isinstance(root, RemoteStore):
+        from data import publish_remote
+        return publish_remote.read_current(root)
     try:
         v = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -86,12 +94,15 @@ def is_complete(version_dir: Path) -> bool:
         return False
 
 
-def recover_current(root: Path) -> str | None:
+def recover_current(root: Path | RemoteStore) -> str | None:
     """Point a missing, empty or dangling CURRENT at the newest complete version; say so (None: nothing done).
 
     Runs under the lock, before clean_leftovers: without CURRENT every version would look
     unpublished, and clean-up must never delete a complete version.
     """
+    if isinstance(root, RemoteStore):
+        from data import publish_remote
+        return publish_remote.recover_current(root)
     current = read_current(root)
     versions = root / VERSIONS_DIR
     if (current and is_complete(versions / current)) or not versions.is_dir():
@@ -105,13 +116,16 @@ def recover_current(root: Path) -> str | None:
     return f"{CURRENT_FILE} {what}; recovered it from the newest complete version {newest}"
 
 
-def clean_leftovers(root: Path) -> list[str]:
+def clean_leftovers(root: Path | RemoteStore) -> list[str]:
     """Remove what a killed ingest left: staging folders, temp CURRENT files, unpublished versions.
 
     Runs under the lock. A version newer than CURRENT was renamed into place but never
     published (killed between the two steps); no reader can hold it. Without a CURRENT
     (see recover_current) only incomplete versions are removed.
     """
+    if isinstance(root, RemoteStore):
+        from data import publish_remote
+        return publish_remote.clean_leftovers(root)
     removed = []
     staging = root / STAGING_DIR
     if staging.exists():
@@ -178,8 +192,11 @@ def _write_current(root: Path, version: str) -> None:
     fsync_dir(root)
 
 
-def prune_versions(root: Path, keep: int = KEEP_VERSIONS) -> list[str]:
+def prune_versions(root: Path | RemoteStore, keep: int = KEEP_VERSIONS) -> list[str]:
     """Delete all but the newest ``keep`` versions (never the one CURRENT names)."""
+    if isinstance(root, RemoteStore):
+        from data import publish_remote
+        return publish_remote.prune_versions(root, keep)
     current = read_current(root)
     versions = root / VERSIONS_DIR
     if not versions.exists():

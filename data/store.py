@@ -1,6 +1,7 @@
 """Layout of the Parquet pyramid store and its read side (one snapshot per reader).
 
-Layout (all paths relative to the store root, which could later be an object-store URL)::
+Layout (all paths relative to the store root: a local folder, or an object-store URL such as
+``s3://bucket/prefix``, see data/fs.py)::
 
     <store>/
       CURRENT                       # one line: the published version's folder name
@@ -11,7 +12,8 @@ Layout (all paths relative to the store root, which could later be an object-sto
         systems/<system_id>/<level>/cell_t.parquet   # all cell temperatures, long format
       reports/                      # ingest reports (json), newest also as latest.json
       staging/                      # versions being written; never read
-      .ingest.lock                  # flock held by the running ingest (data/publish.py)
+      .ingest.lock                  # flock held by the running ingest (data/publish.py);
+                                    # on an object store a lock object (data/objlock.py)
 
 Scalar signal files have columns ``ts`` (Datetime[ms, UTC], bin start for levels),
 ``value`` (Float64) and, on every level but raw, ``min``, ``max`` (Float64) and
@@ -24,6 +26,10 @@ A version is published by writing it under ``staging/`` and then atomically repl
 ``CURRENT``; readers resolve ``CURRENT`` once (a :class:`Snapshot`) and keep reading
 that version, which stays on disk for a few publishes after it is replaced.
 ``data.verify.verify_snapshot(snapshot)`` checks a version against its manifest checksums.
+
+On an object store (data/fs.py) the same layout holds. A version is uploaded data files
+first, its manifest next, and ``CURRENT`` (one PUT, atomic) last (data/publish_remote.py);
+readers fetch each file once, check it against the manifest and keep it in a local cache.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from pathlib import Path
 
 import polars as pl
 
-from data.catalog import MANIFEST_FILE, Catalog, read_catalog
+from data.catalog import MANIFEST_FILE, Catalog, read_catalog, read_remote_catalog
+from data.fs import RemoteStore, fetch_verified, is_url, prune_cache
 from data.glossary import CELL_GROUPS, LEVELS, cell_key
 from data.parquet_out import sha256_file
 
@@ -73,12 +80,22 @@ class NotFoundError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def resolve_store_root(store: str | os.PathLike | None = None) -> Path:
-    """The store root: the argument, else $BESS_STORE, else ./.bess/store."""
-    if store:
-        return Path(store)
-    env = os.environ.get(STORE_ENV)
-    return Path(env) if env else DEFAULT_STORE
+StoreRoot = Path | RemoteStore
+
+
+def resolve_store_root(store: str | os.PathLike | RemoteStore | None = None) -> StoreRoot:
+    """The store root: the argument, else $BESS_STORE, else ./.bess/store.
+
+    A URL (``s3://bucket/prefix``) gives a RemoteStore, anything else a local Path.
+    """
+    if isinstance(store, RemoteStore):
+        return store
+    text = os.fspath(store) if store else os.environ.get(STORE_ENV)
+    if not text:
+        return DEFAULT_STORE
+    if is_url(text):
+        return RemoteStore.parse(text)
+    return Path(text[len("file://"):] if text.startswith("file://") else text)
 
 
 def signal_relpath(system_id: str, level: str, signal: str) -> str:
@@ -98,12 +115,24 @@ def _utc(t: datetime) -> datetime:
 class Snapshot:
     """One published version of the store; all reads through it see the same data."""
 
-    root: Path
+    root: StoreRoot
     version: str
 
     @property
-    def path(self) -> Path:
+    def remote(self) -> bool:
+        return isinstance(self.root, RemoteStore)
+
+    @property
+    def path(self) -> Path | str:
+        """The version folder (a URL string on an object store)."""
+        if isinstance(self.root, RemoteStore):
+            return self.root.key(self.rel)
         return self.root / VERSIONS_DIR / self.version
+
+    @property
+    def rel(self) -> str:
+        """The version folder relative to the store root."""
+        return f"{VERSIONS_DIR}/{self.version}"
 
     def catalog(self) -> Catalog:
         """The version's typed catalog (data/catalog.py): how code reads the manifest.
@@ -111,6 +140,8 @@ class Snapshot:
         A damaged manifest (not JSON, or JSON of the wrong shape) is a ManifestError naming it.
         """
         try:
+            if isinstance(self.root, RemoteStore):
+                return read_remote_catalog(self.root, f"{self.rel}/{MANIFEST_FILE}")
             return read_catalog(self.path)
         except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
             if isinstance(exc, ManifestError):
@@ -120,20 +151,33 @@ class Snapshot:
 
     def manifest(self) -> dict:
         """The raw manifest JSON, for tests of the written format; code reads :meth:`catalog`."""
+        where = self.where(MANIFEST_FILE)
         try:
-            with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
-                m = json.load(fh)
+            if isinstance(self.root, RemoteStore):
+                m = json.loads(self.root.read_bytes(f"{self.rel}/{MANIFEST_FILE}"))
+            else:
+                with open(self.path / MANIFEST_FILE, encoding="utf-8") as fh:
+                    m = json.load(fh)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ManifestError(f"manifest {self.path / MANIFEST_FILE} is damaged (not valid JSON: {exc}); "
+            raise ManifestError(f"manifest {where} is damaged (not valid JSON: {exc}); "
                                 "run 'bess ingest' to rebuild the store") from None
         if not isinstance(m, dict) or not isinstance(m.get("systems", {}), dict):
-            raise ManifestError(f"manifest {self.path / MANIFEST_FILE} is damaged (not a manifest object); "
+            raise ManifestError(f"manifest {where} is damaged (not a manifest object); "
                                 "run 'bess ingest' to rebuild the store")
         return m
 
+    def where(self, rel: str) -> Path | str:
+        """A file of the version as a path or URL, for messages."""
+        return self.root.key(f"{self.rel}/{rel}") if isinstance(self.root, RemoteStore) else self.path / rel
+
     def file(self, system_id: str, level: str, signal: str) -> Path:
-        """Path of one output, checked against the manifest's sha256 before it is first served."""
+        """Path of one output, checked against the manifest's sha256 before it is first served.
+
+        On an object store: the path of its verified local copy (data/fs.py: fetch_verified).
+        """
         rel = signal_relpath(system_id, level, signal)
+        if isinstance(self.root, RemoteStore):
+            return _remote_file(self, rel, system_id, level, signal)
         p = self.path / rel
         if not p.exists():
             if rel in _expected_outputs(self):  # listed but gone: the store is damaged, say so
@@ -145,7 +189,10 @@ class Snapshot:
         return p
 
     def has(self, system_id: str, level: str, signal: str) -> bool:
-        return (self.path / signal_relpath(system_id, level, signal)).exists()
+        rel = signal_relpath(system_id, level, signal)
+        if isinstance(self.root, RemoteStore):  # the manifest lists every object: no request per question
+            return rel in _expected_outputs(self)
+        return (self.path / rel).exists()
 
     def scan(self, system_id: str, level: str, signal: str) -> pl.LazyFrame:
         """Lazy scan of one signal or cell-group file."""
@@ -203,6 +250,25 @@ def _expected_outputs(snap: Snapshot) -> dict[str, tuple[str, int]]:
     return out
 
 
+def _remote_file(snap: Snapshot, rel: str, system_id: str, level: str, signal: str) -> Path:
+    expected = _expected_outputs(snap).get(rel)
+    if expected is None:
+        raise NotFoundError(f"no data for system {system_id!r}, signal {signal!r}, level {level!r}")
+    sha, size = expected
+    try:
+        return fetch_verified(snap.root, f"{snap.rel}/{rel}", snap.root.cache_dir(snap.version) / rel, sha, size)
+    except FileNotFoundError:
+        record_fault(snap, rel, "missing")
+        raise CorruptDataError(f"{snap.where(rel)} is listed in the manifest of version {snap.version} but missing; "
+                               "not served. Run 'bess ingest' again to rebuild it.") from None
+    except ValueError:
+        record_fault(snap, rel, "fails its checksum (corrupted or modified)")
+        raise CorruptDataError(
+            f"{snap.where(rel)} fails its checksum (manifest of version {snap.version}); not served. "
+            "Run 'bess ingest' again to rebuild it."
+        ) from None
+
+
 def _verify_once(snap: Snapshot, rel: str, path: Path) -> None:
     st = path.stat()
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
@@ -237,9 +303,11 @@ def recorded_faults(snap: Snapshot) -> dict[str, str]:
         return dict(_FAULTS.get(str(snap.path), {}))
 
 
-def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
+def open_snapshot(store: str | os.PathLike | RemoteStore | None = None) -> Snapshot:
     """Resolve CURRENT once; raise StoreError with the path when nothing is published."""
     root = resolve_store_root(store)
+    if isinstance(root, RemoteStore):
+        return _open_remote(root)
     current = root / CURRENT_FILE
     try:
         version = current.read_text(encoding="utf-8").strip()
@@ -253,4 +321,35 @@ def open_snapshot(store: str | os.PathLike | None = None) -> Snapshot:
     if not (snap.path / MANIFEST_FILE).exists():
         raise ManifestError(f"store {root} names version {version!r} but {snap.path / MANIFEST_FILE} is missing; "
                             "run 'bess ingest' to recover")
+    return snap
+
+
+# Cached files of this many versions per remote store are kept locally (as many as the store keeps).
+CACHED_VERSIONS = 3
+
+
+def _open_remote(root: RemoteStore) -> Snapshot:
+    """CURRENT of an object store: one GET per call, so a new version is seen on the next request."""
+    current = root.key(CURRENT_FILE)
+    try:
+        version = root.read_text(CURRENT_FILE).strip()
+    except FileNotFoundError:
+        raise NoStoreError(
+            f"no published store at {root} (missing {current}); run 'bess ingest ROOT --store {root}'"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"store {root} cannot be read ({exc})") from None
+    if not version:
+        raise ManifestError(f"store {root}: {current} is empty; run 'bess ingest' to recover it")
+    snap = Snapshot(root=root, version=version)
+    if not root.cache_dir(version).is_dir():  # first look at this version: drop the cache of old ones
+        try:
+            if not root.exists(f"{snap.rel}/{MANIFEST_FILE}"):
+                raise ManifestError(f"store {root} names version {version!r} but {snap.where(MANIFEST_FILE)} is "
+                                    "missing; run 'bess ingest' to recover")
+        except OSError as exc:
+            raise StoreError(f"store {root} cannot be read ({exc})") from None
+        root.cache_dir(version).mkdir(parents=True, exist_ok=True)
+        keep = sorted((p.name for p in root.cache_dir(version).parent.iterdir()), reverse=True)[:CACHED_VERSIONS]
+        prune_cache(root, set(keep) | {version})
     return snap

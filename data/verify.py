@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from data.fs import fetch_verified
 from data.parquet_out import sha256_file
 from data.store import (
     MANIFEST_FILE, ManifestError, NoStoreError, Snapshot, StoreError, record_fault, recorded_faults,
@@ -25,7 +26,9 @@ def verify_snapshot(snapshot: Snapshot) -> list[str]:
     try:
         units = snapshot.catalog().units()
     except (OSError, ValueError) as exc:  # ManifestError is a ValueError: damaged or unknown version
-        return [f"{snapshot.path / MANIFEST_FILE}: manifest unreadable: {exc}"]
+        return [f"{snapshot.where(MANIFEST_FILE)}: manifest unreadable: {exc}"]
+    if snapshot.remote:
+        return _verify_remote(snapshot, units)
     problems: list[str] = []
     expected: set[str] = set()
     for rec in units.values():
@@ -38,6 +41,44 @@ def verify_snapshot(snapshot: Snapshot) -> list[str]:
             rel = p.relative_to(snapshot.path).as_posix()
             if p.is_file() and rel not in expected:
                 problems.append(f"{p}: not listed in the manifest")
+    return problems
+
+
+def _verify_remote(snapshot: Snapshot, units: dict) -> list[str]:
+    """verify_snapshot on an object store: one listing for presence and sizes, then every object
+    fetched once, hashed and kept in the local cache (data/fs.py: fetch_verified)."""
+    store = snapshot.root
+    present = store.sizes(snapshot.rel)
+    problems: list[str] = []
+    expected: set[str] = set()
+    for rec in units.values():
+        for w in rec.outputs.values():
+            expected.add(w.relpath)
+            where = snapshot.where(w.relpath)
+            if w.relpath not in present:
+                problems.append(f"{where}: missing")
+                continue
+            if present[w.relpath] != w.size_bytes:
+                problems.append(f"{where}: size {present[w.relpath]} bytes, manifest says {w.size_bytes}")
+                continue
+            try:
+                local = fetch_verified(store, f"{snapshot.rel}/{w.relpath}",
+                                       store.cache_dir(snapshot.version) / w.relpath, w.sha256, w.size_bytes)
+            except FileNotFoundError:
+                problems.append(f"{where}: missing")
+                continue
+            except ValueError:
+                problems.append(f"{where}: checksum mismatch (file corrupted or modified)")
+                continue
+            try:
+                n = pq.ParquetFile(local).metadata.num_rows
+            except Exception as exc:  # noqa: BLE001 - any failure to open is the finding itself
+                problems.append(f"{where}: not readable as Parquet: {exc}")
+                continue
+            if n != w.rows:
+                problems.append(f"{where}: {n} rows, manifest says {w.rows}")
+    problems.extend(f"{snapshot.where(rel)}: not listed in the manifest" for rel in sorted(present)
+                    if rel.startswith("systems/") and rel not in expected)
     return problems
 
 
@@ -84,7 +125,7 @@ def store_health(snapshot: Snapshot) -> StoreHealth:
             _quick[key] = hit
     # A file found missing while serving and put back since is no longer a fault.
     faults = {rel: what for rel, what in recorded_faults(snapshot).items()
-              if what != "missing" or not (snapshot.path / rel).exists()}
+              if what != "missing" or not _exists(snapshot, rel)}
     for line in hit[1]:
         rel, _, what = line.partition(": ")
         faults.setdefault(rel, what)
@@ -106,8 +147,7 @@ def start_verification(snapshot: Snapshot) -> threading.Thread | None:
         try:
             for problem in verify_snapshot(snapshot):
                 path, _, what = problem.partition(": ")
-                rel = Path(path).relative_to(snapshot.path).as_posix() if path.startswith(str(snapshot.path)) \
-                    else path
+                rel = _relative(snapshot, path)
                 record_fault(snapshot, rel, what)
                 log.warning("store verification: %s", problem)
         except (OSError, StoreError) as exc:
@@ -121,6 +161,22 @@ def start_verification(snapshot: Snapshot) -> threading.Thread | None:
     return t
 
 
+def _exists(snapshot: Snapshot, rel: str) -> bool:
+    if snapshot.remote:
+        return snapshot.root.exists(f"{snapshot.rel}/{rel}")
+    return (snapshot.path / rel).exists()
+
+
+def _relative(snapshot: Snapshot, path: str) -> str:
+    """A problem's path relative to the version folder (unchanged when it lies elsewhere)."""
+    base = str(snapshot.path)
+    if not path.startswith(base):
+        return path
+    if snapshot.remote:
+        return path[len(base):].lstrip("/")
+    return Path(path).relative_to(snapshot.path).as_posix()
+
+
 def _quick_check(snapshot: Snapshot) -> list[str]:
     """``relpath: what`` for every listed output that is missing or has the wrong size (no hashing)."""
     snapshot.manifest()  # not JSON at all: a ManifestError for the caller, as the raw read raises it
@@ -128,6 +184,12 @@ def _quick_check(snapshot: Snapshot) -> list[str]:
         units = snapshot.catalog().units()
     except ManifestError as exc:  # JSON of the wrong shape, or an unknown manifest_version
         return [f"{MANIFEST_FILE}: damaged ({exc})"]
+    if snapshot.remote:  # one listing instead of a request per file
+        present = snapshot.root.sizes(snapshot.rel)
+        return [f"{w.relpath}: missing" if w.relpath not in present else
+                f"{w.relpath}: size {present[w.relpath]} bytes, manifest says {w.size_bytes}"
+                for rec in units.values() for w in rec.outputs.values()
+                if present.get(w.relpath) != w.size_bytes]
     out = []
     for rec in units.values():
         for w in rec.outputs.values():
