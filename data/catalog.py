@@ -175,7 +175,7 @@ def _read_cached(path: str, _ino: int, _size: int, _mtime_ns: int) -> Catalog:
 
 def read_remote_catalog(store, rel: str) -> Catalog:
     """The catalog of the manifest object ``rel`` of a RemoteStore (data/fs.py), cached by its ETag."""
-    info = store.fs.info(store.key(rel))
+    info = store.info(rel)
     tag = str(info.get("ETag") or info.get("etag") or info.get("mtime") or "")
     return _read_remote_cached(store, rel, tag, int(info.get("size") or 0))
 

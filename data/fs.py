@@ -8,6 +8,7 @@ conditional puts (``If-None-Match``/``If-Match``) the store lock needs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -24,6 +25,41 @@ WRITABLE_PROTOCOLS = ("s3", "s3a")
 
 class StoreURLError(ValueError):
     """A --store / BESS_STORE URL that cannot be used."""
+
+
+class StoreAccessError(OSError):
+    """The object store could not be reached or refused us (no credentials, no bucket, network)."""
+
+
+def _access(method):
+    """Errors of the object-store client as OSErrors naming the store: botocore raises its own
+    types for missing credentials or an unreachable endpoint, which callers would not expect."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, (FileNotFoundError, FileExistsError, StoreAccessError)) or not _from_client(exc):
+                raise
+            raise StoreAccessError(f"store {self}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - botocore/aiohttp errors, translated once here
+            if not _from_client(exc):
+                raise
+            raise StoreAccessError(f"store {self}: {type(exc).__name__}: {exc}{_hint(exc)}") from exc
+    return wrapper
+
+
+def _from_client(exc: BaseException) -> bool:
+    mod = type(exc).__module__ or ""
+    return mod.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs")) or isinstance(exc, OSError)
+
+
+def _hint(exc: BaseException) -> str:
+    if "Credentials" in type(exc).__name__:
+        return " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    if "Endpoint" in type(exc).__name__ or "Connect" in type(exc).__name__:
+        return f" (is {S3_ENDPOINT_ENV} right?)"
+    return ""
 
 
 def is_url(store: str | os.PathLike | None) -> bool:
@@ -61,28 +97,34 @@ class RemoteStore:
         """Full URL of ``rel`` (a '/'-separated path below the root)."""
         return f"{self.url}/{rel}" if rel else self.url
 
+    @_access
     def read_bytes(self, rel: str) -> bytes:
         return self.fs.cat_file(self.key(rel))
 
     def read_text(self, rel: str) -> str:
         return self.read_bytes(rel).decode("utf-8")
 
+    @_access
     def write_bytes(self, rel: str, data: bytes) -> None:
         """One PUT: the object is replaced whole or not at all (S3 has no partial objects)."""
         self.fs.pipe_file(self.key(rel), data)
 
+    @_access
     def exists(self, rel: str) -> bool:
         return self.fs.exists(self.key(rel))
 
+    @_access
     def size(self, rel: str) -> int:
         return int(self.fs.info(self.key(rel))["size"])
 
+    @_access
     def sizes(self, rel: str) -> dict[str, int]:
         """Size of every object below ``rel``, by path relative to ``rel`` (one listing)."""
         base = _strip(self.fs, self.key(rel)) + "/"
         found = self.fs.find(self.key(rel), detail=True)
         return {name[len(base):]: int(info["size"]) for name, info in found.items() if name.startswith(base)}
 
+    @_access
     def names(self, rel: str) -> list[str]:
         """Names of the entries (objects and 'folders') directly below ``rel``; [] when there are none."""
         try:
@@ -90,16 +132,19 @@ class RemoteStore:
         except FileNotFoundError:
             return []
 
+    @_access
     def put_files(self, pairs: list[tuple[Path, str]]) -> None:
         """Upload local files (concurrently, s3fs batches them)."""
         if pairs:
             self.fs.put([str(p) for p, _ in pairs], [self.key(r) for _, r in pairs])
 
+    @_access
     def copy_objects(self, pairs: list[tuple[str, str]]) -> None:
         """Server-side copies (no bytes through this machine), e.g. unchanged outputs of the previous version."""
         if pairs:
             self.fs.copy([self.key(s) for s, _ in pairs], [self.key(d) for _, d in pairs])
 
+    @_access
     def remove(self, rel: str) -> None:
         """Delete an object or everything below a prefix; gone already is fine."""
         try:
@@ -107,8 +152,24 @@ class RemoteStore:
         except FileNotFoundError:
             pass
 
+    @_access
     def get_file(self, rel: str, local: Path) -> None:
         self.fs.get_file(self.key(rel), str(local))
+
+    @_access
+    def get_files(self, pairs: list[tuple[str, Path]]) -> None:
+        """Download objects (concurrently) to local files whose folders exist."""
+        if pairs:
+            self.fs.get([self.key(r) for r, _ in pairs], [str(p) for _, p in pairs])
+
+    @_access
+    def info(self, rel: str) -> dict:
+        return self.fs.info(self.key(rel))
+
+    @_access
+    def call_s3(self, method: str, **kwargs) -> dict:
+        """One S3 API call (the lock's conditional puts and deletes)."""
+        return self.fs.call_s3(method, **kwargs)
 
     def cache_dir(self, version: str) -> Path:
         """Local folder for the verified files of one version of this store (see fetch_verified)."""

@@ -48,7 +48,11 @@ def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool
     cluster = ClusterSpec() if cluster is None else cluster
     t0 = time.monotonic()
     started = now_utc()
-    root = resolve_store_root(store)
+    try:
+        root = resolve_store_root(store)
+    except StoreError as exc:  # a malformed store URL
+        return _error_report(dict(started_utc=started.strftime("%Y-%m-%dT%H:%M:%SZ"), roots=tuple(map(str, roots)),
+                                  store=str(store)), t0, None, str(exc))
     if isinstance(root, RemoteStore):  # s3://...: same ingest on a local mirror, then upload (data/ingest_remote.py)
         from data.ingest_remote import ingest_to_url
         return ingest_to_url(roots, root, progress=progress, allow_removal=allow_removal)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from data.catalog import MANIFEST_FILE, catalog_from_manifest
 from data.discover import split_roots
-from data.fs import RemoteStore, StoreURLError
+from data.fs import WRITABLE_PROTOCOLS, RemoteStore, StoreURLError
 from data.objlock import ObjectLock
 from data.publish import clean_leftovers, now_utc, prune_versions, read_current, recover_current
 from data.publish_remote import upload_version
@@ -38,6 +38,9 @@ def ingest_to_url(roots: list[Path], store: RemoteStore, *, progress: bool = Tru
     base = dict(started_utc=started.strftime("%Y-%m-%dT%H:%M:%SZ"), roots=tuple(map(str, split_roots(list(roots)))),
                 store=str(store))
     notes: list[str] = []
+    if store.protocol not in WRITABLE_PROTOCOLS:  # refused before anything is written there
+        return _error_report(base, t0, None, f"store {store}: writing needs S3's conditional puts; "
+                             f"{store.protocol}:// stores can be read, not written")
     with tempfile.TemporaryDirectory(prefix="bess-ingest-", dir=os.environ.get(WORK_ENV) or None) as tmp:
         local = Path(tmp) / "store"
         try:
@@ -57,7 +60,8 @@ def ingest_to_url(roots: list[Path], store: RemoteStore, *, progress: bool = Tru
                     upload_version(store, local / VERSIONS_DIR / version, version, current, lock.check)
                     prune_versions(store)
         except (StoreError, StoreURLError, OSError) as exc:
-            report = _error_report(base, t0, _current_or_none(store), str(exc))
+            why = str(exc) if str(store) in str(exc) else f"store {store}: {exc}"
+            report = _error_report(base, t0, _current_or_none(store), why)
     report = replace(report, store=str(store), roots=base["roots"], report_path=None,
                      duration_s=round(time.monotonic() - t0, 3), store_notes=tuple(notes) + report.store_notes)
     try:
@@ -83,8 +87,7 @@ def _mirror(store: RemoteStore, version: str, local: Path) -> None:
     names = [n for n in names if n in present]  # a missing one is rebuilt by the local ingest
     for n in names:
         (vdir / n).parent.mkdir(parents=True, exist_ok=True)
-    if names:
-        store.fs.get([store.key(f"{rel}/{n}") for n in names], [str(vdir / n) for n in names])
+    store.get_files([(f"{rel}/{n}", vdir / n) for n in names])
     (local / CURRENT_FILE).write_text(version + "\n", encoding="utf-8")
 
 

@@ -72,7 +72,7 @@ class ObjectLock:
         }).encode()
 
     def _put(self, **condition) -> str:
-        return self.store.fs.call_s3("put_object", **self._where, Body=self._body(), **condition)["ETag"]
+        return self.store.call_s3("put_object", **self._where, Body=self._body(), **condition)["ETag"]
 
     def __enter__(self) -> ObjectLock:
         try:
@@ -85,8 +85,8 @@ class ObjectLock:
 
     def _holder(self) -> tuple[dict, str | None]:
         try:
-            etag = self.store.fs.info(self.url).get("ETag")
-            holder = json.loads(self.store.fs.cat_file(self.url))
+            etag = self.store.info(LOCK_FILE).get("ETag")
+            holder = json.loads(self.store.read_bytes(LOCK_FILE))
         except FileNotFoundError:
             return {}, None
         except ValueError:
@@ -139,7 +139,7 @@ class ObjectLock:
             self._thread.join()
         if self.etag is not None and not self._lost:
             try:
-                self.store.fs.call_s3("delete_object", **self._where, IfMatch=self.etag)
+                self.store.call_s3("delete_object", **self._where, IfMatch=self.etag)
             except (OSError, FileNotFoundError):
                 pass  # no longer ours: leave the new holder's lock alone
             self.etag = None

@@ -94,7 +94,10 @@ def resolve_store_root(store: str | os.PathLike | RemoteStore | None = None) -> 
     if not text:
         return DEFAULT_STORE
     if is_url(text):
-        return RemoteStore.parse(text)
+        try:
+            return RemoteStore.parse(text)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
     return Path(text[len("file://"):] if text.startswith("file://") else text)
 
 
@@ -338,7 +341,7 @@ def _open_remote(root: RemoteStore) -> Snapshot:
             f"no published store at {root} (missing {current}); run 'bess ingest ROOT --store {root}'"
         ) from None
     except OSError as exc:
-        raise StoreError(f"store {root} cannot be read ({exc})") from None
+        raise StoreError(str(exc) if str(root) in str(exc) else f"store {root} cannot be read ({exc})") from None
     if not version:
         raise ManifestError(f"store {root}: {current} is empty; run 'bess ingest' to recover it")
     snap = Snapshot(root=root, version=version)

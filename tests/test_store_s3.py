@@ -279,3 +279,27 @@ def test_prune_keeps_the_newest_versions_on_s3(s3, two_meters, meters):
     store.write_bytes("CURRENT", (published[-3] + "\n").encode())  # a rollback to an older one
     assert prune_versions(store, keep=1) == [published[-2]]
     assert sorted(store.names("versions")) == sorted([published[-3], published[-1]])
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=full, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_bad_store_urls_and_missing_credentials_are_clear_errors(s3, s3_meters, two_meters, tmp_path):
+    r = _cli("info", "--store", "s3://")
+    assert r.returncode == 2 and "store URL 's3://' names no bucket" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("ingest", str(two_meters), "--store", "s3://", "--quiet")
+    assert r.returncode == 2 and "names no bucket" in r.stdout
+    no_creds = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "x"),
+                "AWS_CONFIG_FILE": str(tmp_path / "y")}
+    r = _cli("info", "--store", s3_meters, **no_creds)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"store {s3_meters}" in r.stderr and "AWS_ACCESS_KEY_ID" in r.stderr
+    r = _cli("ingest", str(two_meters), "--store", f"s3://{BUCKET}-missing/x", "--quiet")
+    assert r.returncode == 2 and f"store s3://{BUCKET}-missing/x" in r.stdout and "bucket does not exist" in r.stdout
+    r = _cli("ingest", str(two_meters), "--store", "memory://bucket/x", "--quiet")
+    assert r.returncode == 2 and "memory:// stores can be read, not written" in r.stdout
+    r = _cli("info", "--store", s3_meters)  # and with credentials, the same command works
+    assert r.returncode == 0 and r.stdout.startswith(f"store {s3_meters}  version "), r.stderr
