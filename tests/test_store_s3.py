@@ -303,3 +303,42 @@ def test_bad_store_urls_and_missing_credentials_are_clear_errors(s3, s3_meters, 
     assert r.returncode == 2 and "memory:// stores can be read, not written" in r.stdout
     r = _cli("info", "--store", s3_meters)  # and with credentials, the same command works
     assert r.returncode == 0 and r.stdout.startswith(f"store {s3_meters}  version "), r.stderr
+
+
+def test_bess_serve_process_on_an_s3_url(s3, s3_meters, tmp_path):
+    import httpx
+
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--store", s3_meters], env={**os.environ, "PYTHONPATH": str(REPO),
+                                                             "BESS_API_TOKEN": "", "BESS_CORS_ORIGINS": ""},
+                                stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                health = httpx.get(f"{url}/healthz", timeout=5)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.5)
+        r = httpx.post(f"{url}/graphql", json={"query": "{ systems { id } }"}, timeout=60)
+        assert [s["id"] for s in r.json()["data"]["systems"]] == [f"m{i}" for i in range(1, 7)]
+        assert f"serving store {s3_meters}" in log.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
