@@ -76,7 +76,11 @@ def _mirror(store: RemoteStore, version: str, local: Path) -> None:
     rel = f"{VERSIONS_DIR}/{version}"
     vdir = local / VERSIONS_DIR / version
     vdir.mkdir(parents=True)
-    raw = store.read_bytes(f"{rel}/{MANIFEST_FILE}")
+    (local / CURRENT_FILE).write_text(version + "\n", encoding="utf-8")  # new versions are numbered after it
+    try:
+        raw = store.read_bytes(f"{rel}/{MANIFEST_FILE}")
+    except FileNotFoundError:
+        return  # no complete version to recover (recover_current): everything is built anew, as on disk
     (vdir / MANIFEST_FILE).write_bytes(raw)
     try:
         outputs = catalog_from_manifest(json.loads(raw), store.key(f"{rel}/{MANIFEST_FILE}")).outputs()
@@ -88,7 +92,6 @@ def _mirror(store: RemoteStore, version: str, local: Path) -> None:
     for n in names:
         (vdir / n).parent.mkdir(parents=True, exist_ok=True)
     store.get_files([(f"{rel}/{n}", vdir / n) for n in names])
-    (local / CURRENT_FILE).write_text(version + "\n", encoding="utf-8")
 
 
 def _current_or_none(store: RemoteStore) -> str | None:

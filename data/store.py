@@ -146,6 +146,12 @@ class Snapshot:
             if isinstance(self.root, RemoteStore):
                 return read_remote_catalog(self.root, f"{self.rel}/{MANIFEST_FILE}")
             return read_catalog(self.path)
+        except FileNotFoundError:
+            if not isinstance(self.root, RemoteStore):
+                raise
+            # open_snapshot checks a remote manifest once per version, not per request
+            raise ManifestError(f"store {self.root} names version {self.version!r} but {self.where(MANIFEST_FILE)} "
+                                "is missing; run 'bess ingest' to recover") from None
         except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
             if isinstance(exc, ManifestError):
                 raise

@@ -342,3 +342,31 @@ def test_bess_serve_process_on_an_s3_url(s3, s3_meters, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_a_lost_or_dangling_current_on_s3_is_recovered_by_the_next_ingest(s3, s3_meters, meters):
+    from data.store import ManifestError, NoStoreError
+
+    url = f"s3://{BUCKET}/fleet/recover"
+    fs = _fs()
+    fs.copy(s3_meters, url, recursive=True)
+    store = RemoteStore.parse(url)
+    v1 = read_current(store)
+    store.remove("CURRENT")
+    with pytest.raises(NoStoreError, match="no published store"):
+        open_snapshot(url)
+    report = ingest([meters], url, progress=False)  # nothing changed: only CURRENT is put back
+    assert report.exit_code == 0 and report.published_version is None, report.format_text()
+    assert any(f"CURRENT was missing; recovered it from the newest complete version {v1}" in n
+               for n in report.store_notes)
+    assert open_snapshot(url).version == v1
+
+    store.remove(f"versions/{v1}/manifest.json")  # the only version is incomplete now
+    with pytest.raises(ManifestError, match="missing"):
+        open_snapshot(url).catalog()
+    report = ingest([meters], url, progress=False)
+    assert report.exit_code == 0 and report.published_version, report.format_text()
+    assert report.published_version > v1  # numbered after the damaged one, which is pruned later, never reused
+    snap = open_snapshot(url)
+    assert snap.version == report.published_version and verify_snapshot(snap) == []
+    assert snap.catalog().outputs() == open_snapshot(s3_meters).catalog().outputs()
