@@ -1,4 +1,4 @@
-"""Where a store lives: a local folder, or an fsspec URL (``s3://bucket/prefix``) with the object operations the store uses.
+"""Where a store lives: a local folder, or an fsspec URL (``s3://bucket/prefix``) and the object operations it needs.
 
 A local store keeps its own code paths (pathlib, flock, rename), so local behaviour and speed
 are unchanged; only a URL store goes through fsspec. S3 is reached through s3fs, fsspec's own

@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from data.build import SMALL_BATCH_BYTES, build_unit
 from data.distributed import ClusterError, ClusterSpec, auto_workers, build_on_cluster, cluster_client
-from data.fs import RemoteStore
 from data.discover import Discovery, RootError, Unit, check_roots, discover, split_roots
+from data.fs import RemoteStore
 from data.glossary import LEVELS, spec_for
 from data.memory import lean_allocators, release_free_memory
 from data.manifest import (

@@ -44,7 +44,7 @@ from pathlib import Path
 import polars as pl
 
 from data.catalog import MANIFEST_FILE, Catalog, read_catalog, read_remote_catalog
-from data.fs import RemoteStore, fetch_verified, is_url, prune_cache
+from data.fs import CACHE_ENV, RemoteStore, fetch_verified, is_url, prune_cache
 from data.glossary import CELL_GROUPS, LEVELS, cell_key
 from data.parquet_out import sha256_file
 
@@ -358,7 +358,11 @@ def _open_remote(root: RemoteStore) -> Snapshot:
                                     "missing; run 'bess ingest' to recover")
         except OSError as exc:
             raise StoreError(f"store {root} cannot be read ({exc})") from None
-        root.cache_dir(version).mkdir(parents=True, exist_ok=True)
-        keep = sorted((p.name for p in root.cache_dir(version).parent.iterdir()), reverse=True)[:CACHED_VERSIONS]
-        prune_cache(root, set(keep) | {version})
+        try:
+            root.cache_dir(version).mkdir(parents=True, exist_ok=True)
+            keep = sorted((p.name for p in root.cache_dir(version).parent.iterdir()), reverse=True)[:CACHED_VERSIONS]
+            prune_cache(root, set(keep) | {version})
+        except OSError as exc:
+            raise StoreError(f"the local cache {root.cache_dir(version).parent} of store {root} cannot be written "
+                             f"({exc}); set {CACHE_ENV} to a writable folder") from None
     return snap

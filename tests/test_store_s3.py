@@ -234,7 +234,7 @@ def test_a_killed_publish_is_never_visible_and_the_next_ingest_cleans_it(s3, two
     first = ingest([two_meters], url, progress=False)
     assert first.exit_code == 0
     v1 = first.published_version
-    s3.hold_put(f"/fleet/killed/CURRENT")  # the writer is killed at its last step: all else is uploaded
+    s3.hold_put("/fleet/killed/CURRENT")  # the writer is killed at its last step: all else is uploaded
     env = {**os.environ, "PYTHONPATH": str(REPO), "BESS_LOCK_TTL_S": "3"}
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", str(meters), "--store", url, "--quiet"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -292,8 +292,8 @@ def test_bad_store_urls_and_missing_credentials_are_clear_errors(s3, s3_meters, 
     assert r.returncode == 2 and "store URL 's3://' names no bucket" in r.stderr and "Traceback" not in r.stderr
     r = _cli("ingest", str(two_meters), "--store", "s3://", "--quiet")
     assert r.returncode == 2 and "names no bucket" in r.stdout
-    no_creds = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "x"),
-                "AWS_CONFIG_FILE": str(tmp_path / "y")}
+    no_creds = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "x"), "AWS_CONFIG_FILE": str(tmp_path / "y")}
     r = _cli("info", "--store", s3_meters, **no_creds)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert f"store {s3_meters}" in r.stderr and "AWS_ACCESS_KEY_ID" in r.stderr
@@ -306,9 +306,9 @@ def test_bad_store_urls_and_missing_credentials_are_clear_errors(s3, s3_meters, 
 
 
 def test_bess_serve_process_on_an_s3_url(s3, s3_meters, tmp_path):
-    import httpx
-
     import socket
+
+    import httpx
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
