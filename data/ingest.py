@@ -55,7 +55,7 @@ def ingest(roots: list[Path], store: str | os.PathLike | None, *, progress: bool
                                   store=str(store)), t0, None, str(exc))
     if isinstance(root, RemoteStore):  # s3://...: same ingest on a local mirror, then upload (data/ingest_remote.py)
         from data.ingest_remote import ingest_to_url
-        return ingest_to_url(roots, root, progress=progress, allow_removal=allow_removal)
+        return ingest_to_url(roots, root, progress=progress, allow_removal=allow_removal, cluster=cluster)
     roots = split_roots(list(roots))
     base = dict(started_utc=started.strftime("%Y-%m-%dT%H:%M:%SZ"), roots=tuple(map(str, roots)), store=str(root))
     try:

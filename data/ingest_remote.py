@@ -29,8 +29,13 @@ WORK_ENV = "BESS_INGEST_WORK_DIR"  # local working folder of an object-store ing
 
 
 def ingest_to_url(roots: list[Path], store: RemoteStore, *, progress: bool = True,
-                  allow_removal: bool = False) -> IngestReport:
-    """Ingest ``roots`` into the object-store store; never raises for bad input files (as data.ingest.ingest)."""
+                  allow_removal: bool = False, cluster=None) -> IngestReport:
+    """Ingest ``roots`` into the object-store store; never raises for bad input files (as data.ingest.ingest).
+
+    ``cluster`` (data.distributed.ClusterSpec) builds the units on Dask as for a local store; the
+    workers write into the local working store, so the workers of an existing cluster must see
+    ``BESS_INGEST_WORK_DIR`` (a shared folder).
+    """
     from data.ingest import _error_report, ingest  # data.ingest dispatches here
 
     t0 = time.monotonic()
@@ -54,7 +59,7 @@ def ingest_to_url(roots: list[Path], store: RemoteStore, *, progress: bool = Tru
                 current = read_current(store)
                 if current:
                     _mirror(store, current, local)
-                report = ingest(roots, local, progress=progress, allow_removal=allow_removal)
+                report = ingest(roots, local, progress=progress, allow_removal=allow_removal, cluster=cluster)
                 if report.published_version and not report.error:
                     version = report.published_version
                     upload_version(store, local / VERSIONS_DIR / version, version, current, lock.check)
