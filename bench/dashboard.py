@@ -150,7 +150,8 @@ def bench_dashboard(quick: bool) -> list[Row]:
         systems = open_snapshot(store).catalog().systems
         ids = {"bess": next(s.id for s in systems if s.kind == SystemKind.BESS),
                "meter": next(s.id for s in systems if s.kind == SystemKind.METER)}
-        proc, base = start_server(store, Path(tmp) / "serve.log")
+        # start-up runs the warm-ups (fleet table, cell analyses, JIT): minutes on a loaded 2-core machine
+        proc, base = start_server(store, Path(tmp) / "serve.log", startup_timeout_s=900.0)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
