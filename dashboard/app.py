@@ -151,8 +151,9 @@ class Dashboard(pn.viewable.Viewer):
         widgets += [
             pn.widgets.RadioButtonGroup.from_param(s.param.lang, options={"English": "en", "Deutsch": "de"},
                                                    name=tr("language", lang), css_classes=["lang"]),
-            pn.widgets.Checkbox.from_param(s.param.refresh, name=tr("auto_refresh", lang),
-                                           css_classes=["auto-refresh"]),
+            pn.Row(pn.widgets.Checkbox.from_param(s.param.refresh, name=tr("auto_refresh", lang),
+                                                  css_classes=["auto-refresh"]),
+                   pn.widgets.TooltipIcon(value=tr("auto_refresh_help", lang))),
         ]
         return pn.Column(*widgets, sizing_mode="stretch_width")
 
