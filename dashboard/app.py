@@ -161,6 +161,9 @@ class Dashboard(pn.viewable.Viewer):
         """From/to day pickers for an absolute window, two-way with state.date_from/date_to (strings in the URL)."""
         s = self.state
         out = []
+        for watcher in getattr(self, "_picker_watchers", []):  # the sidebar is rebuilt: drop the old pickers' links
+            s.param.unwatch(watcher)
+        self._picker_watchers = []
         for name, css in (("date_from", "date-from"), ("date_to", "date-to")):
             value = getattr(s, name)
             picker = pn.widgets.DatePicker(name=tr(name, lang), value=date.fromisoformat(value) if value else None,
@@ -173,7 +176,7 @@ class Dashboard(pn.viewable.Viewer):
                 picker.value = date.fromisoformat(event.new) if event.new else None
 
             picker.param.watch(_to_state, "value")
-            s.param.watch(_to_picker, name)
+            self._picker_watchers.append(s.param.watch(_to_picker, name))
             out.append(picker)
         clear = pn.widgets.Button(name=tr("clear_dates", lang), button_type="light", css_classes=["clear-dates"],
                                   sizing_mode="stretch_width")
