@@ -61,6 +61,7 @@ class Dashboard(pn.viewable.Viewer):
     service = param.Parameter(doc="core.service.QueryService, called in process.")
     plotly = param.Boolean(default=False, doc="Whether this page loaded plotly.js (see page_extensions).")
     bad_link = param.List(default=[], doc="URL parameters whose values could not be used (shown once).")
+    defer = param.Boolean(default=True, doc="Serve the page first and compute the screen after it shows.")
     version = param.String(default="", doc="The store version the screen shows (auto-refresh redraws on a new one).")
 
     def __init__(self, **params) -> None:
@@ -236,7 +237,7 @@ class Dashboard(pn.viewable.Viewer):
             sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)],
             # defer_load: the page (sidebar, spinner) is served at once and the screen computes after it
             # shows, so a visitor never looks at a white page while the server works.
-            main=[pn.panel(self.main, loading_indicator=True, defer_load=True, sizing_mode="stretch_width")],
+            main=[pn.panel(self.main, loading_indicator=True, defer_load=self.defer, sizing_mode="stretch_width")],
         )
         return template
 
@@ -249,8 +250,13 @@ def build_page(service) -> pn.template.BaseTemplate:
     extensions = page_extensions(state)
     pn.extension(*extensions)
     sync_url(state)
+    asked = (state.system, state.other)
     dash = Dashboard(state=state, service=service, plotly="plotly" in extensions, bad_link=bad)
     dash._fix_system()
+    # A link whose values were replaced is re-applied once the browser reports its URL; a screen
+    # deferred until then would be patched while it is first sent (BokehJS: "reference ... isn't
+    # known"), so such a page is built at once, as before (rare: a hand-edited or stale link).
+    dash.defer = not (bad or any(a and a != b for a, b in zip(asked, (state.system, state.other))))
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.add_periodic_callback(dash.check_version, period=REFRESH_PERIOD_MS)
     return dash.__panel__()
