@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,14 +19,21 @@ from dashboard.widgets import error_message, info_message
 
 log = logging.getLogger(__name__)
 
-# Which systems each screen can show; compare takes any kind.
-_VIEW_KINDS = {"meter": SystemKind.METER, "compare": None, "bess": SystemKind.BESS, "cells": SystemKind.BESS}
+# Which systems each screen can show; fleet and compare take any kind.
+_VIEW_KINDS = {"fleet": None, "meter": SystemKind.METER, "compare": None, "bess": SystemKind.BESS,
+               "cells": SystemKind.BESS}
+# How often an open page looks for a newly published store version [ms] (reading one small pointer file).
+REFRESH_PERIOD_MS = 3000
+# What a new screen, system or window forgets: the zoom belongs to the window it was made in.
+_UNZOOM = ["view", "system", "other", "range", "date_from", "date_to"]
 
 
 def _extensions() -> None:
     """Load the front-end pieces once per process (Panel keeps this in its own config)."""
     hv.extension("bokeh", "plotly", logo=False)
-    pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False)
+    # global_loading_spinner: the served HTML's body carries Panel's spinner until Bokeh has rendered,
+    # so a visitor sees progress at once instead of a white page.
+    pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False, global_loading_spinner=True)
     from dashboard.plots import fix_dark_theme
 
     fix_dark_theme()
@@ -53,14 +61,42 @@ class Dashboard(pn.viewable.Viewer):
     service = param.Parameter(doc="core.service.QueryService, called in process.")
     plotly = param.Boolean(default=False, doc="Whether this page loaded plotly.js (see page_extensions).")
     bad_link = param.List(default=[], doc="URL parameters whose values could not be used (shown once).")
+    defer = param.Boolean(default=True, doc="Serve the page first and compute the screen after it shows.")
+    version = param.String(default="", doc="The store version the screen shows (auto-refresh redraws on a new one).")
 
     def __init__(self, **params) -> None:
         params.setdefault("state", DashboardState())
         super().__init__(**params)
-        self._views: dict[str, pn.viewable.Viewer] = {}
+        self._view: tuple[str, str, pn.viewable.Viewer] | None = None  # (screen, version, object)
         # Also when the browser reports its URL (Location sync): an unknown or undecodable id there
         # falls back to a valid one instead of an error on every part of the screen.
         self.state.param.watch(self._fix_system, ["view", "system", "other"])
+        self.state.param.watch(self._unzoom, _UNZOOM)
+        self.state.param.watch(self._undate, ["range"])
+        try:
+            self.version = self.service.snapshot().version
+        except Exception:  # no store yet: the main area says so; a later publish is picked up
+            self.version = ""
+
+    def _unzoom(self, *_events) -> None:
+        self.state.zoom = ""
+
+    def _undate(self, *_events) -> None:
+        """A preset chosen replaces an absolute window."""
+        self.state.param.update(date_from="", date_to="")
+
+    def check_version(self) -> None:
+        """The periodic callback: a newly published store version redraws the screen (auto-refresh on)."""
+        if not self.state.refresh:
+            return
+        try:
+            version = self.service.snapshot().version
+        except Exception:  # noqa: BLE001 -- a store being replaced or unreachable: try again next time
+            log.debug("store version check failed", exc_info=True)
+            return
+        if version != self.version:
+            log.info("dashboard auto-refresh: store version %s -> %s", self.version, version)
+            self.version = version
 
     # -- systems per view -----------------------------------------------------------------
 
@@ -87,7 +123,7 @@ class Dashboard(pn.viewable.Viewer):
 
     # -- sidebar --------------------------------------------------------------------------
 
-    @param.depends("state.lang", "state.view")
+    @param.depends("state.lang", "state.view", "version")
     def controls(self):
         lang, s = self.state.lang, self.state
         widgets = [
@@ -101,19 +137,52 @@ class Dashboard(pn.viewable.Viewer):
             every = [x.id for x in self.service.systems()]
         except Exception:
             ids = every = []
-        widgets.append(pn.widgets.Select.from_param(s.param.system, options=ids or [s.system],
-                                                    name=tr("system", lang), css_classes=["system-select"]))
-        if s.view == "compare":
-            widgets.append(pn.widgets.Select.from_param(s.param.other, options=every or [s.other],
-                                                        name=tr("second_system", lang)))
+        if s.view != "fleet":  # the fleet shows every system, over its whole record
+            widgets.append(pn.widgets.Select.from_param(s.param.system, options=ids or [s.system],
+                                                        name=tr("system", lang), css_classes=["system-select"]))
+            if s.view == "compare":
+                widgets.append(pn.widgets.Select.from_param(s.param.other, options=every or [s.other],
+                                                            name=tr("second_system", lang)))
+            widgets += [
+                pn.widgets.RadioButtonGroup.from_param(s.param.range, options={tr(r, lang): r for r in RANGES},
+                                                       name=tr("range", lang), css_classes=["range"]),
+                *self.date_pickers(lang),
+                pn.widgets.IntInput.from_param(s.param.max_points, name=tr("max_points", lang), step=500),
+            ]
         widgets += [
-            pn.widgets.RadioButtonGroup.from_param(s.param.range, options={tr(r, lang): r for r in RANGES},
-                                                   name=tr("range", lang), css_classes=["range"]),
-            pn.widgets.IntInput.from_param(s.param.max_points, name=tr("max_points", lang), step=500),
             pn.widgets.RadioButtonGroup.from_param(s.param.lang, options={"English": "en", "Deutsch": "de"},
                                                    name=tr("language", lang), css_classes=["lang"]),
+            pn.Row(pn.widgets.Checkbox.from_param(s.param.refresh, name=tr("auto_refresh", lang),
+                                                  css_classes=["auto-refresh"]),
+                   pn.widgets.TooltipIcon(value=tr("auto_refresh_help", lang))),
         ]
         return pn.Column(*widgets, sizing_mode="stretch_width")
+
+    def date_pickers(self, lang: str) -> list:
+        """From/to day pickers for an absolute window, two-way with state.date_from/date_to (strings in the URL)."""
+        s = self.state
+        out = []
+        for watcher in getattr(self, "_picker_watchers", []):  # the sidebar is rebuilt: drop the old pickers' links
+            s.param.unwatch(watcher)
+        self._picker_watchers = []
+        for name, css in (("date_from", "date-from"), ("date_to", "date-to")):
+            value = getattr(s, name)
+            picker = pn.widgets.DatePicker(name=tr(name, lang), value=date.fromisoformat(value) if value else None,
+                                           css_classes=[css], sizing_mode="stretch_width")
+
+            def _to_state(event, name=name) -> None:
+                setattr(s, name, event.new.isoformat() if event.new else "")
+
+            def _to_picker(event, picker=picker) -> None:
+                picker.value = date.fromisoformat(event.new) if event.new else None
+
+            picker.param.watch(_to_state, "value")
+            self._picker_watchers.append(s.param.watch(_to_picker, name))
+            out.append(picker)
+        clear = pn.widgets.Button(name=tr("clear_dates", lang), button_type="light", css_classes=["clear-dates"],
+                                  sizing_mode="stretch_width")
+        clear.on_click(lambda _e: s.param.update(date_from="", date_to=""))
+        return [pn.pane.Markdown(f"**{tr('absolute_range', lang)}**", margin=(5, 10, 0, 10)), *out, clear]
 
     @param.depends(*(f"state.{p}" for p in URL_PARAMS))
     def theme_link(self):
@@ -128,17 +197,26 @@ class Dashboard(pn.viewable.Viewer):
     # -- main area ------------------------------------------------------------------------
 
     def view_for(self, name: str) -> pn.viewable.Viewer:
-        """The screen object, made on first visit and kept for the session."""
-        if name not in self._views:
-            from dashboard.views import bess, cells, compare, meter
+        """The screen object for ``name`` at the current store version.
 
-            cls = {"meter": meter.MeterView, "compare": compare.CompareView,
-                   "bess": bess.BessView, "cells": cells.CellView}[name]
-            extra = {"plotly_ready": self.plotly} if name == "cells" else {}
-            self._views[name] = cls(state=self.state, service=self.service, **extra)
-        return self._views[name]
+        A new one per visit (and per store version): the one it replaces is deactivated, so only
+        the visible screen computes (widgets.guarded skips the others), and a screen shown again
+        never shows what it computed for another system or window while hidden.
+        """
+        if self._view is not None and self._view[:2] == (name, self.version):
+            return self._view[2]
+        from dashboard.views import bess, cells, compare, fleet, meter
 
-    @param.depends("state.view")
+        cls = {"fleet": fleet.FleetView, "meter": meter.MeterView, "compare": compare.CompareView,
+               "bess": bess.BessView, "cells": cells.CellView}[name]
+        extra = {"plotly_ready": self.plotly} if name == "cells" else {}
+        view = cls(state=self.state, service=self.service, screen=name, **extra)
+        if self._view is not None:
+            self._view[2].active = False
+        self._view = (name, self.version, view)
+        return view
+
+    @param.depends("state.view", "version")
     def main(self):
         try:
             if not self.systems_for(self.state.view):
@@ -157,7 +235,9 @@ class Dashboard(pn.viewable.Viewer):
         template = pn.template.BootstrapTemplate(
             title=tr("title", self.state.lang), sidebar_width=280,
             sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)],
-            main=[pn.panel(self.main, loading_indicator=True, sizing_mode="stretch_width")],
+            # defer_load: the page (sidebar, spinner) is served at once and the screen computes after it
+            # shows, so a visitor never looks at a white page while the server works.
+            main=[pn.panel(self.main, loading_indicator=True, defer_load=self.defer, sizing_mode="stretch_width")],
         )
         return template
 
@@ -170,8 +250,15 @@ def build_page(service) -> pn.template.BaseTemplate:
     extensions = page_extensions(state)
     pn.extension(*extensions)
     sync_url(state)
+    asked = (state.system, state.other)
     dash = Dashboard(state=state, service=service, plotly="plotly" in extensions, bad_link=bad)
     dash._fix_system()
+    # A link whose values were replaced is re-applied once the browser reports its URL; a screen
+    # deferred until then would be patched while it is first sent (BokehJS: "reference ... isn't
+    # known"), so such a page is built at once, as before (rare: a hand-edited or stale link).
+    dash.defer = not (bad or any(a and a != b for a, b in zip(asked, (state.system, state.other))))
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.add_periodic_callback(dash.check_version, period=REFRESH_PERIOD_MS)
     return dash.__panel__()
 
 

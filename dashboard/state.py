@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 
 import panel as pn
 import param
 
 from core.series import DEFAULT_MAX_POINTS, MAX_POINTS
 from dashboard.i18n import LANGUAGES
+from dashboard.timez import local_to_utc
 from data.glossary import LEVELS
 
-VIEWS = ("meter", "compare", "bess", "cells")
+VIEWS = ("fleet", "meter", "compare", "bess", "cells")
 RANGES = ("1d", "7d", "1m", "all")
 _RANGE_DAYS = {"1d": 1, "7d": 7, "1m": 30}
 HEATMAPS = ("sat", "deviation", "raw")
-# Parameters that make a link shareable; everything else (zoom, hover) is transient.
-URL_PARAMS = ("view", "system", "other", "range", "lang", "max_points", "pack", "cell", "heatmap", "level",
-              "surface", "sel", "day")
+# Parameters that make a link shareable (hover and the like are transient): the absolute window
+# (date_from/date_to, local days) and the zoom of the series plots go along.
+URL_PARAMS = ("view", "system", "other", "range", "date_from", "date_to", "zoom", "lang", "max_points", "pack",
+              "cell", "heatmap", "level", "surface", "refresh", "sel", "day")
+_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
+# A zoom window: two local (Europe/Berlin) times to the minute, "2025-03-01T08:00..2025-03-02T12:30".
+_ZOOM = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}\.\.\d{4}-\d{2}-\d{2}T\d{2}:\d{2})?$")
+ZOOM_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class DashboardState(param.Parameterized):
     """The page's shared inputs; one instance per browser session, mirrored in the URL query."""
 
-    view = param.Selector(default="meter", objects=list(VIEWS), doc="Which screen is shown.")
+    view = param.Selector(default="fleet", objects=list(VIEWS),
+                          doc="Which screen is shown; the fleet ranked by risk first (what needs attention).")
     system = param.String(default="", doc="Id of the system the view is about.")
     other = param.String(default="", doc="Id of the second system in the compare view.")
     range = param.Selector(default="all", objects=list(RANGES),
                            doc="Range preset, counted back from the system's last sample.")
+    date_from = param.String(default="", regex=_DAY.pattern,
+                             doc="First local day of an absolute window (YYYY-MM-DD); set, it replaces the preset.")
+    date_to = param.String(default="", regex=_DAY.pattern,
+                           doc="Last local day (inclusive) of an absolute window (YYYY-MM-DD).")
+    zoom = param.String(default="", regex=_ZOOM.pattern,
+                        doc="The series plots' zoomed x range (local time), so a link reopens the same window.")
+    refresh = param.Boolean(default=True,
+                            doc="Auto-refresh: redraw the screen when an ingest publishes a new store version.")
     lang = param.Selector(default="en", objects=list(LANGUAGES), doc="Label language.")
     max_points = param.Integer(default=DEFAULT_MAX_POINTS, bounds=(100, MAX_POINTS),
                                doc="Most points drawn per series line (downsampled in the core).")
@@ -46,11 +62,40 @@ class DashboardState(param.Parameterized):
                        doc="The SAT day whose raw voltage the opened cell shows ('' = its last SAT day).")
 
 
-def window(preset: str, data_end: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """[start, end) of a range preset, ending at the data's last sample; (None, None) for all."""
+def window(preset: str, data_end: datetime | None, date_from: str = "",
+           date_to: str = "") -> tuple[datetime | None, datetime | None]:
+    """[start, end) of a range preset, ending at the data's last sample; (None, None) for all.
+
+    An absolute window (local days, either end may be open) replaces the preset: from the start
+    of ``date_from`` to the end of ``date_to`` in Europe/Berlin, as UTC.
+    """
+    if date_from or date_to:
+        return absolute_window(date_from, date_to)
     if preset == "all" or data_end is None:
         return None, None
     return data_end - timedelta(days=_RANGE_DAYS[preset]), data_end
+
+
+def absolute_window(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """UTC [start, end) of local days date_from..date_to (inclusive); an empty end is open."""
+    start = local_to_utc(datetime.combine(date.fromisoformat(date_from), time())) if date_from else None
+    end = (local_to_utc(datetime.combine(date.fromisoformat(date_to) + timedelta(days=1), time()))
+           if date_to else None)
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"date range {date_from}..{date_to}: the end lies before the start")
+    return start, end
+
+
+def parse_zoom(text: str) -> tuple[datetime, datetime] | None:
+    """The zoom parameter as two naive local datetimes, or None when unset."""
+    if not text:
+        return None
+    a, b = (datetime.strptime(x, ZOOM_FORMAT) for x in text.split(".."))
+    return (a, b) if b > a else None
+
+
+def format_zoom(start: datetime, end: datetime) -> str:
+    return f"{start.strftime(ZOOM_FORMAT)}..{end.strftime(ZOOM_FORMAT)}"
 
 
 def sync_url(state: DashboardState) -> None:
@@ -74,7 +119,7 @@ def state_from_request(state: DashboardState) -> list[str]:
             try:  # decoding is inside: ?system=%ff is bytes that are not UTF-8
                 raw = args[name][0]
                 raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                if name == "surface":
+                if name in ("surface", "refresh"):
                     values[name] = raw.lower() in ("true", "1")
                 else:
                     values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw

@@ -53,6 +53,7 @@ def _warm_zoom(image: hv.Image) -> None:
 
 
 def _warm_service(service) -> None:
+    service.fleet()  # the landing screen: every system's cell analysis, cycles and capacity
     systems = service.systems()
     for info in systems[:1]:
         sig = info.signals[0].name if info.signals else None

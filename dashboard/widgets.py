@@ -11,6 +11,7 @@ from typing import Callable
 
 import pandas as pd
 import panel as pn
+import param
 
 from dashboard.i18n import tr
 from dashboard.numbers import scale_unit
@@ -97,10 +98,16 @@ def escape_html(text: object) -> str:
 
 
 def guarded(method: Callable) -> Callable:
-    """Wrap a view method so a failing query becomes a message instead of a broken page."""
+    """Wrap a view method so a failing query becomes a message instead of a broken page.
+
+    A screen that is not on the page skips the update (param.Skip keeps what it showed): only the
+    visible screen computes, and a hidden one never asks for a system of the wrong kind.
+    """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        if not getattr(self, "visible", True):
+            raise param.Skip
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:  # the page must survive any query error; the log keeps the trace
@@ -108,6 +115,29 @@ def guarded(method: Callable) -> Callable:
             return error_message(exc, self.state.lang)
 
     return wrapper
+
+
+def kpi_csv_frame(k, lang: str) -> pd.DataFrame:
+    """The KPIs behind the tiles as a table: machine key, the label on screen, the core's value at
+    full precision in the core's unit (efficiencies as 0..1) and the text the tile shows."""
+    from dashboard import quantities
+
+    temps = {f"temperature_{t.group}_{stat}": v for t in getattr(k, "temperatures", ())
+             for stat, v in (("mean", t.mean_c), ("max", t.max_c))}
+    keys, labels, values, units, texts = [], [], [], [], []
+    for shown in quantities.rows(k, lang):
+        if shown.key in temps:
+            value, unit = temps[shown.key], "°C"
+        else:
+            q = quantities.QUANTITIES[shown.key]
+            value = quantities._value(k, shown.key)
+            unit = "1" if q.factor != 1.0 else (tr(q.unit, "en") if q.unit.startswith("unit_") else q.unit)
+        keys.append(shown.key)
+        labels.append(shown.label)
+        values.append(None if value is None or not math.isfinite(float(value)) else float(value))
+        units.append(unit)
+        texts.append(shown.text)
+    return pd.DataFrame({"kpi": keys, "label": labels, "value": values, "unit": units, "shown": texts})
 
 
 def csv_download(frame: Callable[[], pd.DataFrame], filename: str, label: str) -> pn.widgets.FileDownload:

@@ -136,6 +136,18 @@ def test_system_named_like_html_runs_no_script_on_the_meter_screen(browser, evil
         p.page.close()
 
 
+def test_system_named_like_html_runs_no_script_on_the_fleet_screen(browser, evil_url):
+    """The landing lists every system id of the store: each is text in the table."""
+    p = Watched(browser, f"{evil_url}/")
+    try:
+        p.find(".fleet-table .tabulator-row")
+        names = p.page.locator(".fleet-table .tabulator-cell[tabulator-field=system]").all_inner_texts()
+        assert EVIL in names and CLEAN_BESS in names, names
+        p.assert_no_script_ran()
+    finally:
+        p.page.close()
+
+
 def test_hostile_link_values_run_no_script_and_show_no_trace(browser, evil_url):
     """Unknown ids and junk in the link: defaults, no script, no internals."""
     p = Watched(browser, f"{evil_url}/?view=compare&system={quote(EVIL_SVG)}&other={quote(EVIL)}"

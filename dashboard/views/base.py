@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Callable
 
 import holoviews as hv
+import pandas as pd
 import panel as pn
 import param
 
 from core.results import Series, SystemInfo
 from dashboard import plots
 from dashboard.i18n import tr
-from dashboard.state import DashboardState, window
-from dashboard.timez import local_to_utc
+from dashboard.state import DashboardState, format_zoom, parse_zoom, window
+from dashboard.timez import local_naive, local_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +25,21 @@ class ViewBase(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=DashboardState, doc="The session's shared inputs (URL-synced).")
     service = param.Parameter(doc="core.service.QueryService answering every question, in process.")
+    screen = param.String(default="", doc="The state.view this object shows (set by the page).")
+    active = param.Boolean(default=True, doc="False once the page replaced this object (it never computes again).")
+
+    @property
+    def visible(self) -> bool:
+        """Whether this screen is the one on the page: a hidden one must not compute (its state may
+        name a system of another kind, and its work would delay the visible screen)."""
+        return self.active and (not self.screen or self.state.view == self.screen)
 
     def info(self, system_id: str | None = None) -> SystemInfo:
         return self.service.system(system_id or self.state.system)
 
     def window(self, system_id: str | None = None) -> tuple[datetime | None, datetime | None]:
         rng = self.info(system_id).time_range
-        return window(self.state.range, rng.end if rng else None)
+        return window(self.state.range, rng.end if rng else None, self.state.date_from, self.state.date_to)
 
     def section(self, fn: Callable, *, defer: bool = False, lazy: bool = False, **kwargs) -> pn.param.ParamMethod:
         """A reactive part of the page with Panel's own loading spinner while it recomputes.
@@ -47,21 +56,46 @@ class ZoomSeries:
 
     ``fetch(start, end)`` returns the Series for a UTC window (None = the view's own window);
     the last Series shown is kept for the CSV download of what is on screen.
+
+    With a ``state``, the zoom goes in its ``zoom`` parameter (and so in the URL), and a page
+    opened with one starts zoomed there.
     """
 
     def __init__(self, fetch: Callable[[datetime | None, datetime | None], Series], *, label: str,
                  color: str = plots.PALETTE[0], height: int = 300, ylim: tuple | None = None,
-                 axis_label: str | None = None, lang: str = "en") -> None:
+                 axis_label: str | None = None, lang: str = "en", state: DashboardState | None = None) -> None:
         self._fetch, self._label, self._color, self._height, self._ylim = fetch, label, color, height, ylim
+        self._state = state
         self._axis = {"axis_label": axis_label, "time_label": tr("time", lang), "band_label": tr("band", lang),
                       "lang": lang}
+        self._xlim = parse_zoom(state.zoom) if state is not None else None
         # The first read happens now, so a failing query surfaces in the calling view as a message.
-        self._first = self.last = fetch(None, None)
+        if self._xlim is not None:
+            self._first = self.last = fetch(local_to_utc(self._xlim[0]), local_to_utc(self._xlim[1]))
+        else:
+            self._first = self.last = fetch(None, None)
+        self._span = _local_span(self._first)
         self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])
+
+    def _remember(self, x_range) -> None:
+        """Put a real zoom (not the plot's own extent reported back) in the URL."""
+        if self._state is None:
+            return
+        a, b = (pd.Timestamp(x).to_pydatetime() for x in x_range)
+        shown = self._xlim or self._span
+        if shown is not None:
+            tol = (shown[1] - shown[0]) * 0.01
+            if abs(a - shown[0]) <= tol and abs(b - shown[1]) <= tol:
+                return
+        self._state.zoom = format_zoom(a, b)
 
     def _render(self, x_range=None) -> hv.Overlay:
         series = self._first
         if x_range is not None and None not in x_range:
+            try:
+                self._remember(x_range)
+            except (ValueError, TypeError, OverflowError) as exc:  # a range Bokeh could not give as times
+                log.debug("zoom %s not kept: %s", x_range, exc)
             try:
                 series = self._fetch(local_to_utc(x_range[0]), local_to_utc(x_range[1]))
             except Exception as exc:  # a zoom that fails keeps the plot and says why in its title
@@ -72,4 +106,14 @@ class ZoomSeries:
         plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height, **self._axis)
         if self._ylim is not None:
             plot = plot.opts(hv.opts.Curve(ylim=self._ylim))
+        if self._xlim is not None:
+            plot = plot.opts(hv.opts.Curve(xlim=self._xlim), hv.opts.Area(xlim=self._xlim))
         return plot
+
+
+def _local_span(series: Series):
+    """First and last time of a series as naive local datetimes (the axis's clock), or None."""
+    if series is None or len(series.timestamps_ms) == 0:
+        return None
+    t = local_naive(series.timestamps_ms[[0, -1]])
+    return pd.Timestamp(t[0]).to_pydatetime(), pd.Timestamp(t[1]).to_pydatetime()

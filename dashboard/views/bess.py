@@ -9,7 +9,7 @@ import param
 from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_group, kpi_tile
 from dashboard.views.meter import _series_frame
 
 _QUICK_DEFAULT = "bms1_soc"
@@ -31,11 +31,16 @@ class BessView(ViewBase):
         for group, shown in quantities.temperatures(k, lang):
             target = "group_aux" if group in quantities.THERMAL_GROUPS else "group_env"
             groups[target].insert(len(groups[target]) - (2 if target == "group_env" else 0), kpi_tile(shown))
-        return pn.Column(*(kpi_group(tr(g, lang), tiles) for g, tiles in groups.items()),
+        download = csv_download(lambda: kpi_csv_frame(k, lang), f"{self.state.system}_kpis.csv",
+                                tr("download_csv", lang))
+        download.css_classes = ["kpi-csv"]
+        return pn.Column(*(kpi_group(tr(g, lang), tiles) for g, tiles in groups.items()), download,
                          css_classes=["bess-kpis"], sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang")
     def picker(self):
+        if not self.visible:
+            raise param.Skip
         info = self.info()
         names = [s.name for s in info.signals if not s.is_alarm and not s.is_counter]
         if self.quick_signal not in names and names:
@@ -57,7 +62,8 @@ class BessView(ViewBase):
             return self.service.series(system, sig, start, end, max_points=self.state.max_points,
                                        method="minmax_lttb")
 
-        zoom = ZoomSeries(fetch, label=f"{sig} – {self.info().signal(sig).description}", height=300, lang=lang)
+        zoom = ZoomSeries(fetch, label=f"{sig} – {self.info().signal(sig).description}", height=300, lang=lang,
+                          state=self.state)
         download = csv_download(lambda: _series_frame(zoom.last), f"{system}_{sig}.csv", tr("download_csv", lang))
         return pn.Column(pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["quick-plot"]),
                          download, sizing_mode="stretch_width")

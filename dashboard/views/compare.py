@@ -13,7 +13,7 @@ from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.numbers import MISSING
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import escape_html, guarded, info_message
+from dashboard.widgets import csv_download, escape_html, guarded, info_message, kpi_csv_frame
 
 # The signal a system is compared by unless the user picks another: its power.
 DEFAULT_SIGNAL = {SystemKind.METER: "com_ap", SystemKind.BESS: "pcs1_ap"}
@@ -37,10 +37,12 @@ class CompareView(ViewBase):
                 if self.info(s).time_range]
         from dashboard.state import window
 
-        return window(self.state.range, max(ends) if ends else None)
+        return window(self.state.range, max(ends) if ends else None, self.state.date_from, self.state.date_to)
 
     @param.depends("state.system", "state.other", "state.lang")
     def pickers(self):
+        if not self.visible:
+            raise param.Skip
         lang = self.state.lang
         out = []
         for sys_id, pname in ((self.state.system, "signal_a"), (self.state.other, "signal_b")):
@@ -74,7 +76,7 @@ class CompareView(ViewBase):
                                            method="minmax_lttb")
 
             zooms.append(ZoomSeries(fetch, label=f"{sys_id}: {sig}", color=plots.PALETTE[i], height=340,
-                                    axis_label=axis, lang=self.state.lang))
+                                    axis_label=axis, lang=self.state.lang, state=self.state))
         # One RangeX per curve keeps each re-read on zoom; the overlay shares the axis.
         both = (zooms[0].dmap * zooms[1].dmap).opts(hv.opts.Curve(show_legend=True))
         return pn.pane.HoloViews(both, sizing_mode="stretch_width", css_classes=["compare-plot"])
@@ -85,10 +87,14 @@ class CompareView(ViewBase):
         lang = self.state.lang
         start, end = self._window_both()
         # Tabulator renders column titles as HTML: a system id is text.
-        frame = kpi_frame({escape_html(s): self.service.kpis(s, start, end)
-                           for s in (self.state.system, self.state.other)}, lang)
-        return pn.widgets.Tabulator(frame, disabled=True, show_index=False, sizing_mode="stretch_width",
-                                    css_classes=["compare-kpis"], layout="fit_data_stretch")
+        kpis = {s: self.service.kpis(s, start, end) for s in (self.state.system, self.state.other)}
+        frame = kpi_frame({escape_html(s): k for s, k in kpis.items()}, lang)
+        table = pn.widgets.Tabulator(frame, disabled=True, show_index=False, sizing_mode="stretch_width",
+                                     css_classes=["compare-kpis"], layout="fit_data_stretch")
+        download = csv_download(lambda: compare_csv_frame(kpis, lang),
+                                f"compare_{self.state.system}_{self.state.other}.csv", tr("download_csv", lang))
+        download.css_classes = ["compare-csv"]
+        return pn.Column(table, download, sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.other", "state.range", "state.lang")
     @guarded
@@ -113,6 +119,8 @@ class CompareView(ViewBase):
     @param.depends("state.system", "state.other", "state.lang")
     def body(self):
         """The comparison, or why there is none: a system compared with itself says nothing."""
+        if not self.visible:
+            raise param.Skip
         if self.state.system == self.state.other:
             return info_message(tr("compare_same", self.state.lang, system=self.state.system))
         return pn.Column(self.pickers, self.section(self.overlay), self.section(self.kpi_table),
@@ -133,3 +141,14 @@ def kpi_frame(kpis: dict[str, MeterKpis | BessKpis], lang: str) -> pd.DataFrame:
                           for sys_id, shown in per_system.items()})
     frame.insert(0, tr("kpis", lang), labels)
     return frame
+
+
+def compare_csv_frame(kpis: dict[str, MeterKpis | BessKpis], lang: str) -> pd.DataFrame:
+    """The compare table as CSV: one row per system and KPI, the core's value at full precision
+    in its unit beside the text the table shows (widgets.kpi_csv_frame)."""
+    parts = []
+    for sys_id, k in kpis.items():
+        f = kpi_csv_frame(k, lang)
+        f.insert(0, "system", sys_id)
+        parts.append(f)
+    return pd.concat(parts, ignore_index=True)

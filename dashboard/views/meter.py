@@ -10,7 +10,7 @@ from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.timez import local_naive
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_group, kpi_tile
 
 POWER_SIGNAL = "com_ap"
 PF_SIGNAL = "pf"
@@ -37,7 +37,10 @@ class MeterView(ViewBase):
         k = self.service.kpis(self.state.system, *self.window())
         tiles = [kpi_tile(shown, basis=quantities.basis(k, shown.key), lang=lang)
                  for shown in quantities.meter_rows(k, lang)]
-        return kpi_group(tr("kpis", lang), tiles)
+        download = csv_download(lambda: kpi_csv_frame(k, lang), f"{self.state.system}_kpis.csv",
+                                tr("download_csv", lang))
+        download.css_classes = ["kpi-csv"]
+        return pn.Column(kpi_group(tr("kpis", lang), tiles), download, sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.range", "state.lang", "state.max_points")
     @guarded
@@ -45,7 +48,8 @@ class MeterView(ViewBase):
         lang = self.state.lang
         if self.info().signal(POWER_SIGNAL) is None:
             return info_message(tr("no_data", lang))
-        zoom = ZoomSeries(self._fetch(POWER_SIGNAL), label=tr("power", lang), height=320, lang=lang)
+        zoom = ZoomSeries(self._fetch(POWER_SIGNAL), label=tr("power", lang), height=320, lang=lang,
+                          state=self.state)
         self._power = zoom
         download = csv_download(lambda: _series_frame(zoom.last), f"{self.state.system}_power.csv",
                                 tr("download_csv", lang))
@@ -59,7 +63,7 @@ class MeterView(ViewBase):
         if self.info().signal(PF_SIGNAL) is None:
             return info_message(tr("no_data", lang))
         zoom = ZoomSeries(self._fetch(PF_SIGNAL), label=tr("power_factor", lang), color=plots.PALETTE[2],
-                          height=220, ylim=(0, 1.05), lang=lang)
+                          height=220, ylim=(0, 1.05), lang=lang, state=self.state)
         return pn.pane.HoloViews(zoom.dmap, sizing_mode="stretch_width", css_classes=["pf-plot"])
 
     @param.depends("state.system", "state.range", "state.lang")
