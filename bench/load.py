@@ -198,38 +198,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, log_path: Path, startup_timeout_s: float = 180.0) -> tuple[subprocess.Popen, str]:
-    """`bess serve` as a subprocess on a free loopback port; returns (process, base URL) once /healthz is 200."""
+def start_server(store: Path, log_path: Path, startup_timeout_s: float = 300.0, *, workers: int = 1,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`bess serve [--workers N]` as a subprocess on a free loopback port; returns (process, base URL)
+    once /healthz is 200 from ``workers`` distinct worker processes (each warms up on its own)."""
     import httpx
 
     port = _free_port()
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", HOST, "--port", str(port),
-                             "--store", str(store)], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "BESS_API_TOKEN": ""})
+                             "--store", str(store), "--workers", str(workers)], stdout=log,
+                            stderr=subprocess.STDOUT, env={**os.environ, "BESS_API_TOKEN": "", **(env or {})},
+                            start_new_session=True)  # its own process group: the workers die with it
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + startup_timeout_s
+    ready: set[int] = set()
     while True:
         if proc.poll() is not None:
+            _kill_group(proc)
             raise RuntimeError(f"bess serve exited with {proc.returncode}; see {log_path}")
         try:
-            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
-                return proc, url
+            r = httpx.get(url + "/healthz", timeout=5)  # a new connection each time: any worker may take it
+            if r.status_code == 200:
+                ready.add(r.json()["pid"])
+                if len(ready) >= workers:
+                    return proc, url
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            proc.kill()
+            _kill_group(proc)
             raise RuntimeError(f"bess serve did not answer /healthz within {startup_timeout_s:.0f} s")
         time.sleep(0.25)
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the server and its worker processes (the group start_server made for it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM (uvicorn's supervisor stops its workers gracefully), then SIGKILL what is left."""
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        pass
+    _kill_group(proc)
 
 
 def _demo_store(workdir: Path) -> Path:
