@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from api.app import create_app
 from api.guard import ALLOWED_HOSTS_ENV, allowed_hosts_from_env, host_name
 from api.protocol import server_config_kwargs
+from core.fleet import SCHEDULER_ENV
 from core.service import QueryService
 from data.store import STORE_ENV, StoreError, resolve_store_root
 from data.verify import start_verification
@@ -83,13 +84,16 @@ def app_from_env() -> FastAPI:
     return build_app(root, warm=warm_from_env())
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = None, workers: int = 1) -> int:
+def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = None, workers: int = 1,
+          scheduler: str | None = None) -> int:
     """Run the server until interrupted; returns the exit code for `bess serve`.
 
     ``workers`` > 1 runs that many processes on one listening socket (uvicorn's supervisor restarts a
     worker that dies). They share nothing but the store: each resolves the published version per
     request and keeps its own per-version caches, so a publish is seen by every worker on its next
     request, and the same holds for servers on several machines behind a balancer.
+    ``scheduler`` (a Dask scheduler address; default $BESS_SCHEDULER) computes the fleet summary as
+    Dask tasks on that cluster (core.fleet).
     """
     import uvicorn
 
@@ -97,6 +101,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
         print(f"bess serve: --workers must be at least 1, got {workers}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if scheduler:
+        os.environ[SCHEDULER_ENV] = scheduler  # read by core.fleet, in this process and in every worker
     root = resolve_store_root(store)
     hosts = allowed_hosts_from_env()
     if host not in ("0.0.0.0", "::", "") and host_name(host) not in hosts:
