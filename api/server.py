@@ -21,24 +21,38 @@ from data.verify import start_verification
 log = logging.getLogger("bess.server")
 
 _PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BESS-OS</title></head>
-<body><h1>BESS-OS</h1><p>The dashboard is not installed in this build.</p>
+<body><h1>BESS-OS</h1><p>{why}</p>
 <ul><li><a href="/graphql">GraphQL API and GraphiQL: /graphql</a></li>
 <li><a href="/healthz">Health check: /healthz</a></li></ul></body></html>"""
+NOT_INSTALLED = "The dashboard is not installed in this build."
+# Measured with --workers 2 and headless Chromium: the page GET builds a Bokeh session in one worker,
+# the page's websocket is a second connection the kernel may give to the other worker, which does
+# not know the session; bokeh_fastapi then builds one from the websocket's scope, Panel fails on it
+# ("'super' object has no attribute '__getattr__'") and the page stays empty. A shared socket has
+# no affinity, so the workers serve no dashboard rather than one that fails every other visit.
+NOT_ON_WORKERS = ("The dashboard is not served by <code>bess serve --workers N</code>: a dashboard session lives "
+                  "in one process, and its websocket may reach another worker. Run it in one process "
+                  "(<code>bess serve --port 8001</code>, same store), or run single-process servers behind "
+                  "a proxy with sticky sessions (README, <i>The dashboard with several workers</i>).")
 
 
-def _placeholder(app: FastAPI) -> None:
+def _placeholder(app: FastAPI, why: str = NOT_INSTALLED) -> None:
+    page = _PLACEHOLDER.format(why=why)
+
     async def placeholder(request) -> HTMLResponse:  # noqa: ANN001
-        return HTMLResponse(_PLACEHOLDER)
+        return HTMLResponse(page)
 
     app.add_route("/", placeholder, methods=["GET"])
 
 
 def build_app(store: str | Path | QueryService | None = None, *, warm: bool = True,
-              dashboard: bool = True, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
+              dashboard: bool = True, allowed_hosts: tuple[str, ...] | None = None,
+              placeholder: str = NOT_INSTALLED) -> FastAPI:
     """The whole server app over the store (None: $BESS_STORE, else ./.bess/store).
 
     GraphQL and /healthz are routed before the dashboard's catch-all page at /. With
-    ``dashboard=False`` (or when the dashboard cannot be imported) / is a placeholder page.
+    ``dashboard=False`` (or when the dashboard cannot be imported) / is a placeholder page saying
+    ``placeholder``.
     The guards of api.app.create_app (Host check, token, load shedding) cover the dashboard too.
     """
     service = store if isinstance(store, QueryService) else QueryService(store)
@@ -52,7 +66,7 @@ def build_app(store: str | Path | QueryService | None = None, *, warm: bool = Tr
     if add is not None:
         add(app, service)
     else:
-        _placeholder(app)
+        _placeholder(app, placeholder if not dashboard else NOT_INSTALLED)
     return app
 
 
@@ -74,14 +88,15 @@ def warm_from_env() -> bool:
 def app_from_env() -> FastAPI:
     """The app of one worker process: the store of $BESS_STORE, hosts of $BESS_ALLOWED_HOSTS, and the
     same guards and warm-up as a single server. Each worker verifies the store's checksums itself,
-    because the fault record that /healthz reports is per process."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    because the fault record that /healthz reports is per process. No dashboard (NOT_ON_WORKERS)."""
+    # the worker's pid in every line: N workers write to one log
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
     root = resolve_store_root(None)
     try:
         start_verification(QueryService(root).snapshot())
     except StoreError as exc:
         log.warning("%s; /healthz answers 503 until a store is published", exc)
-    return build_app(root, warm=warm_from_env())
+    return build_app(root, warm=warm_from_env(), dashboard=False, placeholder=NOT_ON_WORKERS)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = None, workers: int = 1,
@@ -108,8 +123,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
     if host not in ("0.0.0.0", "::", "") and host_name(host) not in hosts:
         hosts += (host_name(host),)  # the name it was told to listen on is trusted too
     base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0', '::') else host}:{port}"
+    dash = f"{base}/" if workers == 1 else "not served by several workers (one process serves it: README)"
     banner = (f"BESS-OS serving store {root}" + (f" from {workers} worker processes" if workers > 1 else "")
-              + f"\n  dashboard: {base}/\n  GraphQL:   {base}/graphql\n  health:    {base}/healthz")
+              + f"\n  dashboard: {dash}\n  GraphQL:   {base}/graphql\n  health:    {base}/healthz")
     if workers > 1:
         # the workers are spawned, not forked: they read their options from the environment
         os.environ[STORE_ENV] = str(root.resolve())

@@ -74,6 +74,11 @@ def test_two_workers_share_one_store_and_see_a_new_publish(demo_dir, tmp_path):
             if len(answered_after) == 2:
                 break
         assert set(answered_after) == set(before)
+
+        # No dashboard on several workers: its session would live in one process and its websocket
+        # may reach the other (measured: the page then stays empty). / says so instead.
+        page = httpx.get(f"{url}/", timeout=30)
+        assert page.status_code == 200 and "not served by" in page.text and "bokeh" not in page.text.lower()
     finally:
         stop_server(proc)
     log = (tmp_path / "serve.log").read_text()
