@@ -128,7 +128,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
               + f"\n  dashboard: {dash}\n  GraphQL:   {base}/graphql\n  health:    {base}/healthz")
     if workers > 1:
         # the workers are spawned, not forked: they read their options from the environment
-        os.environ[STORE_ENV] = str(root.resolve())
+        os.environ[STORE_ENV] = str(root.resolve()) if isinstance(root, Path) else str(root)
         os.environ[ALLOWED_HOSTS_ENV] = ",".join(hosts)
         try:
             QueryService(root).snapshot()
@@ -142,6 +142,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
         except OSError as exc:
             print(f"bess serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
             return 2
+        except SystemExit as exc:  # uvicorn exits when it cannot bind the shared socket (it logged why)
+            if exc.code:
+                print(f"bess serve: cannot listen on {host}:{port} (see the log line above)", file=sys.stderr)
+                return 2
         return 0
     try:
         start_verification(QueryService(root).snapshot())  # checksums in the background; /healthz reports faults

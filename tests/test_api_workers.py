@@ -83,3 +83,25 @@ def test_two_workers_share_one_store_and_see_a_new_publish(demo_dir, tmp_path):
         stop_server(proc)
     log = (tmp_path / "serve.log").read_text()
     assert "from 2 worker processes" in log and log.count("Application startup complete") == 2, log
+
+
+def test_workers_on_a_busy_port_exit_2_with_the_reason(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
+                              "--store", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                             cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 2, out.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "address already in use" in out.stderr.lower()
+
+
+def test_workers_must_be_at_least_one(tmp_path):
+    from api.server import serve
+
+    assert serve(store=tmp_path, workers=0) == 2
