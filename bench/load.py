@@ -350,7 +350,7 @@ def overload_row(over: LoadResult, rate_per_s: float, load_avg: str = "") -> Row
     accepted = len(over.latencies_s)
     label = (f"overload p99 of accepted requests at {OVERLOAD_FACTOR:.0f}x the sustained rate "
              f"({rate_per_s:.0f}/s offered, {over.wall_s:.0f} s{', ' + load_avg if load_avg else ''}): "
-             f"{over.requests} requests, {accepted} accepted, "
+             f"{over.requests} requests, {accepted} accepted (p99 {over.percentile(99):.2f} s), "
              f"{over.shed} shed with 503, {over.errors} other errors")
     error = None if over.errors == 0 else f"{over.errors} errors, e.g. {over.error_examples[0]}"
     return Row(benchmark=label, ours_s=over.percentile(99) if accepted else None,
