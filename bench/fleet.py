@@ -46,7 +46,7 @@ def bench_fleet(quick: bool) -> list[Row]:
     from core.service import QueryService
 
     systems = QUICK_SYSTEMS if quick else FLEET_SYSTEMS
-    repeats = 1 if quick else 3
+    repeats = 1  # each run is a cold summary of the whole fleet: minutes on a shared 2-core machine
     with tempfile.TemporaryDirectory(prefix="bess-fleet-") as tmp:
         store, what = fleet_store(Path(tmp), systems)
         n = len(QueryService(store).systems())
