@@ -52,6 +52,7 @@ def bench_fleet(quick: bool) -> list[Row]:
         n = len(QueryService(store).systems())
         first_local, local_s = time_call(lambda: fleet_rows(QueryService(store).pinned()), repeats)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                          scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not a fixed 8787 another tool holds
                           memory_limit="1GiB") as lc, Client(lc, set_as_default=False) as client:
             first_dask, dask_s = time_call(lambda: fleet_rows(QueryService(store).pinned(), scheduler=client),
                                            repeats)

@@ -15,6 +15,7 @@ def cluster():
 
     # 2 worker processes of 1 thread: every row is pickled to and from another process
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not a fixed 8787 another tool holds
                       memory_limit="1GiB") as lc, Client(lc, set_as_default=False) as client:
         yield client
 
