@@ -57,7 +57,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    return serve(host=args.host, port=args.port, store=args.store)
+    return serve(host=args.host, port=args.port, store=args.store, workers=args.workers, scheduler=args.scheduler)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--store", default=None, help=STORE_HELP)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes on the one port (default: 1); each reads the published store "
+                        "version per request, so a new publish reaches all of them")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="a running Dask scheduler that computes the fleet summary, one task per system "
+                        "(default: $BESS_SCHEDULER; unset: in process)")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("bench", help="run the benchmarks and write BENCHMARKS.md", description=(

@@ -209,7 +209,8 @@ def package_version() -> str:
 def health(service: QueryService, load: Callable[[], dict] | None = None) -> tuple[int, dict]:
     """Store status, software version, manifest info and (``load``) the request queue; 503 when no store
     is published."""
-    out: dict[str, Any] = {"status": "ok", "version": package_version()}
+    # pid: which worker process of `bess serve --workers N` answered (they share one port)
+    out: dict[str, Any] = {"status": "ok", "version": package_version(), "pid": os.getpid()}
     if load is not None:
         out["load"] = load()
     try:

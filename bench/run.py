@@ -45,6 +45,7 @@ GROUPS: list[Group] = [
     Group("kernels", "bench.kernels:bench_kernels"),
     Group("cells", "bench.cells:bench_cells"),
     Group("load", "bench.load:bench_load"),
+    Group("fleet", "bench.fleet:bench_fleet"),
     Group("dashboard", "bench.dashboard:bench_dashboard"),
     Group("api", "bench.api:bench_api"),
     Group("ingest", "bench.ingest:bench_ingest"),

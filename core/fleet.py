@@ -10,10 +10,18 @@ Risk order (most urgent first), a tuple compared left to right:
 5. ingest problems of its files.
 
 Meters have no cells: only 4 and 5 rank them, after every BESS with a finding.
+
+Each row is independent of the others, so with a Dask cluster configured ($BESS_SCHEDULER, or
+``bess serve --scheduler``) every system's row is a Dask task on the cluster's workers, each
+reading the one store version the request pinned; without one they are computed in process.
+The service caches the ranked result per store version (QueryService.fleet).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +31,11 @@ from core.cells.alerts import Severity
 from core.cells.analysis import CellAnalysis
 
 COVERAGE_DAYS = 30
+SCHEDULER_ENV = "BESS_SCHEDULER"
+"""Address of a running Dask scheduler (tcp://HOST:PORT) that computes fleet rows; unset: in process."""
+CONNECT_TIMEOUT_S = 10
+
+log = logging.getLogger("bess.fleet")
 
 
 @dataclass(frozen=True)
@@ -115,38 +128,85 @@ def daily_presence(snap, info) -> np.ndarray:  # noqa: ANN001
     return np.zeros(0, dtype=bool)
 
 
-def fleet_rows(service) -> list[FleetRow]:  # noqa: ANN001
-    """One row per system of the published store, ranked (the query service's numbers only)."""
+def system_row(service, system_id: str) -> FleetRow:  # noqa: ANN001
+    """The fleet row of one system, from the query service's numbers (its pinned version)."""
     snap = service.snapshot()
-    catalog = snap.catalog()
-    rows = []
-    for info in service.systems():
-        entry = catalog.system(info.id)
-        problems = len(entry.problems) if entry is not None else 0
-        base = dict(system_id=info.id, kind=info.kind.value, coverage=coverage_of(daily_presence(snap, info)),
-                    last_data=info.time_range.end if info.time_range else None, problems=problems)
-        if info.kind.value != "bess":
-            rows.append(FleetRow(**base, critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0,
-                                 warning_pack_alerts=0, worst_cell=None, worst_cell_drift_v_per_day=None,
-                                 pack_events=0, efc=None, soh_pct=None, soh_bms_pct=None))
-            continue
-        counts = dict(critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0, warning_pack_alerts=0,
-                      worst_cell=None, worst_cell_drift_v_per_day=None, pack_events=0)
-        efc = soh = soh_bms = None
-        # a BESS without cell files or counters still gets its row; what is missing stays None
+    info = service.system(system_id)
+    entry = snap.catalog().system(system_id)
+    problems = len(entry.problems) if entry is not None else 0
+    base = dict(system_id=info.id, kind=info.kind.value, coverage=coverage_of(daily_presence(snap, info)),
+                last_data=info.time_range.end if info.time_range else None, problems=problems)
+    if info.kind.value != "bess":
+        return FleetRow(**base, critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0,
+                        warning_pack_alerts=0, worst_cell=None, worst_cell_drift_v_per_day=None,
+                        pack_events=0, efc=None, soh_pct=None, soh_bms_pct=None)
+    counts = dict(critical_cells=0, warning_cells=0, ok_cells=0, critical_pack_alerts=0, warning_pack_alerts=0,
+                  worst_cell=None, worst_cell_drift_v_per_day=None, pack_events=0)
+    efc = soh = soh_bms = None
+    # a BESS without cell files or counters still gets its row; what is missing stays None
+    try:
+        counts = cell_counts(service.cell_analysis(info.id))
+    except (LookupError, ValueError):
+        pass
+    try:
+        efc = _finite(service.cycles(info.id).equivalent_full_cycles)
+    except (LookupError, ValueError):
+        pass
+    try:
+        cap = service.capacity(info.id)
+        soh, soh_bms = _finite(cap.soh_pct), _finite(cap.bms_soh_pct)
+    except (LookupError, ValueError):
+        pass
+    return FleetRow(**base, **counts, efc=efc, soh_pct=soh if soh is not None else soh_bms, soh_bms_pct=soh_bms)
+
+
+def _row_task(snap, system_id: str) -> FleetRow:  # noqa: ANN001
+    """One Dask task: the row of one system of the store version ``snap`` (a data.store.Snapshot)."""
+    from core.service import QueryService  # the service imports this module
+
+    return system_row(QueryService(snap.root).pinned(snap), system_id)
+
+
+_CLIENTS: dict[str, object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def dask_client(scheduler):  # noqa: ANN001, ANN201
+    """A distributed.Client for ``scheduler`` (an address, or a Client, returned as is); one per address
+    and process, made on first use."""
+    if not isinstance(scheduler, str):
+        return scheduler
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(scheduler)
+        if client is None or client.status not in ("running", "connecting"):
+            from distributed import Client
+
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            _CLIENTS[scheduler] = client
+        return client
+
+
+def scheduler_from_env() -> str | None:
+    return os.environ.get(SCHEDULER_ENV, "").strip() or None
+
+
+def fleet_rows(service, scheduler=None) -> list[FleetRow]:  # noqa: ANN001
+    """One row per system of the service's store version, ranked (the query service's numbers only).
+
+    ``scheduler`` (a Dask scheduler address or distributed.Client; default $BESS_SCHEDULER) computes
+    the rows as Dask tasks, one per system; unset, they are computed here. A cluster that cannot be
+    reached is logged and the rows are computed here: the answer is the same, only slower.
+    """
+    snap = service.snapshot()
+    ids = [info.id for info in service.systems()]
+    scheduler = scheduler if scheduler is not None else scheduler_from_env()
+    if scheduler is not None and ids:
         try:
-            counts = cell_counts(service.cell_analysis(info.id))
-        except (LookupError, ValueError):
-            pass
-        try:
-            efc = _finite(service.cycles(info.id).equivalent_full_cycles)
-        except (LookupError, ValueError):
-            pass
-        try:
-            cap = service.capacity(info.id)
-            soh, soh_bms = _finite(cap.soh_pct), _finite(cap.bms_soh_pct)
-        except (LookupError, ValueError):
-            pass
-        rows.append(FleetRow(**base, **counts, efc=efc, soh_pct=soh if soh is not None else soh_bms,
-                             soh_bms_pct=soh_bms))
-    return rank_fleet(rows)
+            client = dask_client(scheduler)
+        except (OSError, TimeoutError) as exc:
+            log.warning("Dask scheduler %s not reachable (%s); fleet rows computed in process", scheduler, exc)
+        else:
+            # pure=False: a task per system and call; the snapshot pins every task to one version
+            futures = client.map(_row_task, [snap] * len(ids), ids, pure=False)
+            return rank_fleet(client.gather(futures))
+    return rank_fleet([system_row(service, sid) for sid in ids])

@@ -97,13 +97,14 @@ class QueryService:
         """The store version this call reads: the pinned one, else the currently published one."""
         return self._pinned or open_snapshot(self.store)
 
-    def pinned(self) -> QueryService:
-        """A view bound to the currently published version (sharing caches), for one request.
+    def pinned(self, snap: Snapshot | None = None) -> QueryService:
+        """A view bound to the currently published version, or to ``snap`` (sharing caches), for one
+        request or task.
 
         Every answer through it comes from one store version, even while an ingest publishes.
         """
         view = copy.copy(self)
-        view._pinned = open_snapshot(self.store)
+        view._pinned = snap if snap is not None else open_snapshot(self.store)
         return view
 
     def cached(self, snap: Snapshot, key: tuple, make: Callable[[], T]) -> T:

@@ -272,7 +272,7 @@ def _finish(s: socket.socket, body: bytes) -> bytes:
 
 
 def test_requests_beyond_the_queue_get_503_with_retry_after_at_once(service):
-    queue = ShedQueue(max_active=1, max_queue=1, max_wait_s=60)
+    queue = ShedQueue(max_active=1, max_queue=1, max_wait_s=60, standing_s=60)  # depth alone refuses here
     with live_server(create_app(service.store, token=None, cors_origins=[], shed=queue, body_timeout_s=120)) as url:
         port = int(url.rsplit(":", 1)[1])
         body = json.dumps(NORMAL).encode()
@@ -286,6 +286,7 @@ def test_requests_beyond_the_queue_get_503_with_retry_after_at_once(service):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         load = httpx.get(f"{url}/healthz").json()["load"]
+        assert load.pop("oldest_wait_ms") > 0
         assert load == {"active": 1, "queued": 1, "max_active": 1, "max_queue": 1, "shed_total": 0}
         third = httpx.post(f"{url}/graphql", json=NORMAL, timeout=60)
         assert third.status_code == 503 and third.headers["retry-after"] == "1"
@@ -307,6 +308,43 @@ def test_a_body_that_does_not_arrive_is_refused_with_408(service):
         slow.close()
         assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
         assert httpx.get(f"{url}/healthz").json()["load"]["active"] == 0  # its slot was given back
+
+
+def test_a_standing_queue_refuses_newcomers_at_once_though_it_has_room(service):
+    """CoDel-like: once more than max_active requests wait and the oldest has waited longer than
+    standing_s, the queue is not draining, and a newcomer gets 503 + Retry-After at once (not a wait it
+    would time out of), though 3 of 5 places are free. When the slot frees, the waiting requests are
+    still served."""
+    queue = ShedQueue(max_active=1, max_queue=5, max_wait_s=60, standing_s=0.3)
+    with live_server(create_app(service.store, token=None, cors_origins=[], shed=queue, body_timeout_s=120)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        body = json.dumps(NORMAL).encode()
+        holder = _start_slow_request(port, body)
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/healthz").json()["load"]["active"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        waiters = [_start_slow_request(port, body)]  # one round of slots waiting: a burst, not refused
+        while (load := httpx.get(f"{url}/healthz").json()["load"])["oldest_wait_ms"] <= 300:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        waiters.append(_start_slow_request(port, body))  # accepted into the queue: only one was waiting
+        while (load := httpx.get(f"{url}/healthz").json()["load"])["queued"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert load["shed_total"] == 0 and load["oldest_wait_ms"] > 300
+        refused = httpx.post(f"{url}/graphql", json=NORMAL, timeout=60)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert _codes(refused.json()) == {"OVERLOADED"}
+        assert httpx.get(f"{url}/healthz").json()["load"]["shed_total"] == 1
+        assert _finish(holder, body).startswith(b"HTTP/1.1 200")
+        for w in waiters:  # they waited past standing_s but within max_wait_s: served
+            reply = _finish(w, body)
+            assert reply.startswith(b"HTTP/1.1 200") and b'"systems"' in reply
+        again = httpx.post(f"{url}/graphql", json=NORMAL)  # the queue drained: accepted again
+        assert again.status_code == 200
+        assert httpx.get(f"{url}/healthz").json()["load"] | {"oldest_wait_ms": 0} == {
+            "active": 0, "queued": 0, "max_active": 1, "max_queue": 5, "shed_total": 1, "oldest_wait_ms": 0}
 
 
 def test_a_queued_request_waits_at_most_the_queue_wait(service):
