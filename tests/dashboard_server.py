@@ -39,3 +39,17 @@ def running_server(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        _forget_session_documents()
+
+
+def _forget_session_documents() -> None:
+    """Drop Bokeh curdoc patches a stopped server left behind.
+
+    A session callback (the dashboard's 3 s store-version check) cut off by the server's stop never
+    leaves Bokeh's ``patch_curdoc`` block, so ``curdoc()`` in this process would keep returning that
+    session's destroyed Document, and a later ``hv.render`` in another test fails on it
+    ('Document' object has no attribute '_theme'). Outside tests the process ends with its server.
+    """
+    from bokeh.io import doc as bokeh_doc
+
+    bokeh_doc._PATCHED_CURDOCS.clear()

@@ -4,7 +4,6 @@ version published by a real ingest while they run is what every worker answers o
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import httpx
