@@ -71,6 +71,10 @@ class Dashboard(pn.viewable.Viewer):
         # Also when the browser reports its URL (Location sync): an unknown or undecodable id there
         # falls back to a valid one instead of an error on every part of the screen.
         self.state.param.watch(self._fix_system, ["view", "system", "other"])
+        # The link's own window is applied before these watch: the first _fix_system (a default second
+        # system filled in) must not drop the link's zoom, which the browser would then report back
+        # while the first screen is still being sent (BokehJS: "reference ... isn't known").
+        self._fix_system()
         self.state.param.watch(self._unzoom, _UNZOOM)
         self.state.param.watch(self._undate, ["range"])
         try:
@@ -252,7 +256,6 @@ def build_page(service) -> pn.template.BaseTemplate:
     sync_url(state)
     asked = (state.system, state.other)
     dash = Dashboard(state=state, service=service, plotly="plotly" in extensions, bad_link=bad)
-    dash._fix_system()
     # A link whose values were replaced is re-applied once the browser reports its URL; a screen
     # deferred until then would be patched while it is first sent (BokehJS: "reference ... isn't
     # known"), so such a page is built at once, as before (rare: a hand-edited or stale link).

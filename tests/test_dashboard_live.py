@@ -36,7 +36,8 @@ def test_landing_is_the_fleet_ranked_by_risk_and_a_click_opens_the_system(open_p
     p.shot("fleet")
     # "Cells ›" of the top system opens its cell screen, in the same session
     p.page.locator(".fleet-table .tabulator-cell[tabulator-field=open_cells]").first.click()
-    p.page.wait_for_url(re.compile(r"view=cells"))
+    # The URL follows once the session has built the new screen (the cell analyses: slow on a loaded machine).
+    p.page.wait_for_url(re.compile(r"view=cells"), timeout=120_000)
     p.find(".cell-heatmap canvas")
     assert p.page.locator(".system-select select").first.input_value() == rows[0].system_id
     # every screen in turn: a screen left behind never computes for the next screen's system
@@ -46,7 +47,7 @@ def test_landing_is_the_fleet_ranked_by_risk_and_a_click_opens_the_system(open_p
         p.find(selector)
     meter_row = next(i for i, r in enumerate(rows) if r.kind == "meter")
     p.page.locator(".fleet-table .tabulator-cell[tabulator-field=open]").nth(meter_row).click()
-    p.page.wait_for_url(re.compile(r"view=meter"))
+    p.page.wait_for_url(re.compile(r"view=meter"), timeout=120_000)
     p.find(".power-plot canvas")
     assert p.page.locator(".system-select select").first.input_value() == rows[meter_row].system_id
     p.assert_clean()
@@ -97,10 +98,9 @@ def test_absolute_window_and_zoom_are_in_the_link(open_page, service):
     p.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="open bug: a page opened with zoom= in its link never draws its series "
-                   "(BokehJS 'reference ... isn't known' on the first patch); the zoom is written to the link, "
-                   "reopening it does not work yet")
 def test_a_link_with_a_zoom_reopens_the_same_window(open_page, service):
+    # The link names no second system: the default one filled in at page build once cleared the zoom, which
+    # the browser then reported back while the screen was being sent (BokehJS "reference isn't known").
     end = service.system(METER).time_range.end.date()
     a = datetime.combine(end - timedelta(days=18), datetime.min.time())
     b = a + timedelta(days=2)
