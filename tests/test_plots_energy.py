@@ -19,7 +19,14 @@ def test_partial_days_are_grey_and_whole_days_keep_their_colour():
     assert list(frame.loc[frame["period"] == "2024-05-02", "kind"]) == ["Import (partial day)", "Export (partial day)"]
     assert list(frame.loc[frame["period"] == "2024-05-01", "kind"]) == ["Import", "Export"]
     bars = plots.energy_bars(frame, title="t", partial_suffix="(partial day)")
-    mapper = hv.render(bars).renderers[0].glyph.fill_color.transform
+    # A Document of its own: curdoc() in this process may still be a stopped browser-test session's
+    # destroyed Document (Panel deletes its theme), which hv.render would draw into.
+    from bokeh.document import Document
+    from bokeh.io.doc import patch_curdoc
+
+    own = Document()  # patch_curdoc keeps only a weak reference
+    with patch_curdoc(own):
+        mapper = hv.render(bars).renderers[0].glyph.fill_color.transform
     colour = dict(zip(mapper.factors, mapper.palette))
     assert colour["Import"] == plots.PALETTE[0] and colour["Export"] == plots.PALETTE[1]
     assert colour["Import (partial day)"] in plots.PARTIAL_GREYS and colour["Export (partial day)"] in plots.PARTIAL_GREYS
