@@ -23,18 +23,25 @@ MAX_ACTIVE_ENV = "BESS_MAX_ACTIVE"
 MAX_QUEUE_ENV = "BESS_MAX_QUEUE"
 MAX_WAIT_ENV = "BESS_MAX_QUEUE_WAIT_S"
 STANDING_ENV = "BESS_QUEUE_STANDING_S"
-# 2 cores and the GIL: more than a few GraphQL requests at once only share the same CPU. 4 run,
-# up to 28 wait. What bounds an accepted request's latency is how long it waits, not how many wait:
-# at 4x the sustainable rate the server also slows down (it parses and refuses the excess), so
-# 28 waiting took seconds to drain and accepted requests had a p99 of 3.9 s (5.1 s in a rerun,
-# where even `{ systems }` took 3.5 s: all of it queueing). So the queue is bounded in time, as
-# CoDel does: while more than ``max_active`` requests wait (more than one round of slots: not a
-# burst) and the oldest has waited over ``standing_s``, the queue is standing and newcomers get 503
-# at once instead of a wait they would likely time out of; and no request waits over ``max_wait_s``.
-DEFAULT_MAX_ACTIVE = 4
+# 2 cores and the GIL: more than a few GraphQL requests at once only share the same CPU, so each
+# takes longer. What bounds an accepted request's latency is how long it waits, not how many wait:
+# at 4x the sustainable rate the server also slows down (it parses and refuses the excess), so a
+# queue bounded only by depth (28) took seconds to drain (accepted p99 3.9-5.1 s). So the queue is
+# bounded in time, as CoDel does: while more than ``max_active`` requests wait (more than one round
+# of slots: not a burst) and the oldest has waited over ``standing_s``, the queue is standing and
+# newcomers get 503 at once; and no request waits over ``max_wait_s``.
+# Measured on this 2-core machine (bench/load.py, quiet; 20 s closed loop at 32 clients, then 4x
+# that rate open loop), as (max_active, max_wait_s, standing_s): sustained rate / accepted p99 at 4x:
+#   (4, 1.0, 0.25): 46/s / 1.15 s    (4, 0.5, 0.1): 52/s / 1.12 s    (1, 0.5, 0.1): 45/s / 1.19 s
+#   (2, 0.5, 0.1):  55/s / 0.98 s    (2, 0.3, 0.05): 53/s / 0.76 s    (2, 0.3, 0.1): 54/s / 0.88 s
+# The last are the defaults: 0.1 s rather than 0.05 s of standing queue before refusing, so that a
+# short burst (8 clients at once) is mostly queued, not refused.
+# Two running requests keep both cores busy (Polars and NumPy release the GIL) without sharing the
+# GIL four ways; a wait over 0.3 s plus the request's own time is what broke the 1-s promise.
+DEFAULT_MAX_ACTIVE = 2
 DEFAULT_MAX_QUEUE = 28
-DEFAULT_MAX_WAIT_S = 1.0
-DEFAULT_STANDING_S = 0.25
+DEFAULT_MAX_WAIT_S = 0.3
+DEFAULT_STANDING_S = 0.1
 RETRY_AFTER_S = 1
 
 
@@ -225,8 +232,8 @@ class LoadShed:
             return
         q = self.queue
         if not await q.acquire():
-            await _send_json(send, 503, _error("OVERLOADED", f"the server is busy ({q.max_active} requests "
-                                                             f"running, {q.max_queue} waiting); retry in "
+            await _send_json(send, 503, _error("OVERLOADED", f"the server is busy ({q.active} requests "
+                                                             f"running, {len(q.waiters)} waiting); retry in "
                                                              f"{RETRY_AFTER_S} s"),
                              [(b"retry-after", str(RETRY_AFTER_S).encode())])
             return

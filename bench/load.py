@@ -9,19 +9,20 @@ The server runs as a subprocess (``python -m api.cli serve``), so `core` never i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench.http_load import Connection, encode, graphql_problem
 from bench.table import Row
 
 HOST = "127.0.0.1"  # load never leaves the machine
@@ -33,9 +34,6 @@ OVERLOAD_SECONDS = 30.0
 OVERLOAD_MAX_CLIENTS = 256  # open connections of the open-loop generator
 ACCEPTED_P99_LIMIT_S = 1.0
 RETRY_AFTER_S = 1.0  # what the server's 503 says (api.guard.RETRY_AFTER_S)
-# The client drops an idle keep-alive connection before the server does (5 s, api.protocol): else a
-# request sent just as the server closes it fails with "Server disconnected", a generator artefact.
-KEEPALIVE_EXPIRY_S = 3.0
 
 
 @dataclass
@@ -73,132 +71,120 @@ def mixed_queries(meter: str, bess: str) -> list[tuple[str, dict]]:
     ]
 
 
-def _limits():  # noqa: ANN202
-    import httpx
+def _host_port(url: str) -> tuple[str, int]:
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"load runs on loopback only ({HOST}), not {url}")
+    return HOST, int(url.rsplit(":", 1)[1].rstrip("/"))
 
-    return httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
+async def _send(conn: Connection, name: str, payload: bytes, timeout_s: float) -> tuple[str | None, bool]:
+    """(what went wrong or None, whether the server shed the request with 503 + Retry-After)."""
+    try:
+        answer = await asyncio.wait_for(conn.post("/graphql", payload), timeout_s)
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+        conn.close()  # a half-read answer leaves the connection unusable
+        return f"{name}: {type(exc).__name__}: {exc}", False
+    return graphql_problem(name, answer)
 
 
 def run_load(url: str, queries: list[tuple[str, dict]], *, concurrency: int,
              requests_per_worker: int | None = None, duration_s: float | None = None,
              timeout_s: float = 60.0) -> LoadResult:
-    """Each of ``concurrency`` workers cycles through ``queries`` (offset by its index) until it sent
-    ``requests_per_worker`` requests or ``duration_s`` passed, whichever bound is given (one must be)."""
-    import httpx
-
+    """Each of ``concurrency`` clients (one keep-alive connection each) cycles through ``queries``
+    (offset by its index) until it sent ``requests_per_worker`` requests or ``duration_s`` passed,
+    whichever bound is given (one must be). A shed request makes its client wait Retry-After."""
     if requests_per_worker is None and duration_s is None:
         raise ValueError("give requests_per_worker or duration_s: load must be bounded")
-    if not url.startswith(f"http://{HOST}:"):
-        raise ValueError(f"load runs on loopback only ({HOST}), not {url}")
+    host, port = _host_port(url)
     result = LoadResult()
-    lock = threading.Lock()
-    deadline = time.monotonic() + duration_s if duration_s is not None else None
+    encoded = [(name, encode(body)) for name, body in queries]
 
-    def worker(k: int) -> None:
+    async def client(k: int, deadline: float | None) -> None:
+        conn = Connection(host, port)
         sent = 0
-        with httpx.Client(base_url=url, timeout=timeout_s, limits=_limits()) as client:
+        try:
             while True:
                 if requests_per_worker is not None and sent >= requests_per_worker:
                     return
                 if deadline is not None and time.monotonic() >= deadline:
                     return
-                name, body = queries[(k + sent) % len(queries)]
+                name, payload = encoded[(k + sent) % len(encoded)]
                 sent += 1
                 t0 = time.perf_counter()
-                problem, shed = _send(client, name, body)
-                dt = time.perf_counter() - t0
-                _record(result, lock, name, dt, problem, shed)
+                problem, shed = await _send(conn, name, payload, timeout_s)
+                _record(result, name, time.perf_counter() - t0, problem, shed)
                 if shed:  # a well-behaved client waits as told (Retry-After) instead of retrying at once
-                    time.sleep(RETRY_AFTER_S)
+                    await asyncio.sleep(RETRY_AFTER_S)
+        finally:
+            conn.close()
+
+    async def main() -> None:
+        deadline = time.monotonic() + duration_s if duration_s is not None else None
+        await asyncio.gather(*(client(k, deadline) for k in range(concurrency)))
 
     t0 = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    asyncio.run(main())
     result.wall_s = time.monotonic() - t0
     return result
 
 
-def _send(client, name: str, body: dict) -> tuple[str | None, bool]:  # noqa: ANN001
-    """(what went wrong or None, whether the server shed the request with 503 + Retry-After)."""
-    import httpx
-
-    try:
-        r = client.post("/graphql", json=body)
-        if r.status_code == 503 and "retry-after" in r.headers:
-            return None, True
-        if r.status_code != 200:
-            return f"{name}: HTTP {r.status_code} {r.text[:200]}", False
-        if r.json().get("errors"):
-            return f"{name}: {r.json()['errors'][0].get('message')}", False
-    except (httpx.HTTPError, ValueError) as exc:
-        return f"{name}: {type(exc).__name__}: {exc}", False
-    return None, False
-
-
-def _record(result: LoadResult, lock: threading.Lock, name: str, dt: float, problem: str | None,
-            shed: bool) -> None:
+def _record(result: LoadResult, name: str, dt: float, problem: str | None, shed: bool) -> None:
     """Latencies of accepted requests only; shed and failed ones are counted."""
-    with lock:
-        result.requests += 1
-        if shed:
-            result.shed += 1
-            return
-        if problem:
-            result.errors += 1
-            if len(result.error_examples) < MAX_ERROR_EXAMPLES:
-                result.error_examples.append(problem)
-            return
-        result.latencies_s.append(dt)
-        result.per_query.setdefault(name, []).append(dt)
+    result.requests += 1
+    if shed:
+        result.shed += 1
+        return
+    if problem:
+        result.errors += 1
+        if len(result.error_examples) < MAX_ERROR_EXAMPLES:
+            result.error_examples.append(problem)
+        return
+    result.latencies_s.append(dt)
+    result.per_query.setdefault(name, []).append(dt)
 
 
 def run_overload(url: str, queries: list[tuple[str, dict]], *, rate_per_s: float, duration_s: float,
                  timeout_s: float = 60.0) -> LoadResult:
     """Open loop: a request is started every 1/``rate_per_s`` s for ``duration_s`` s whether or not the
     earlier ones were answered (what real clients beyond capacity do), on up to OVERLOAD_MAX_CLIENTS
-    connections; a request that finds every connection busy counts as an error of the generator."""
-    import queue as queue_mod
+    keep-alive connections; a request that finds every connection busy counts as an error of the
+    generator. Latency runs from the request's scheduled start, so a late start is not hidden."""
+    host, port = _host_port(url)
+    result = LoadResult()
+    encoded = [(name, encode(body)) for name, body in queries]
 
-    import httpx
+    async def main() -> None:
+        idle: list[Connection] = []
+        opened = 0
+        tasks = []
 
-    if not url.startswith(f"http://{HOST}:"):
-        raise ValueError(f"load runs on loopback only ({HOST}), not {url}")
-    result, lock = LoadResult(), threading.Lock()
-    work: queue_mod.Queue = queue_mod.Queue()
-    idle = threading.Semaphore(OVERLOAD_MAX_CLIENTS)
+        async def one(name: str, payload: bytes, due: float) -> None:
+            conn = idle.pop() if idle else Connection(host, port)
+            problem, shed = await _send(conn, name, payload, timeout_s)
+            _record(result, name, time.perf_counter() - due, problem, shed)
+            idle.append(conn)
 
-    def client_loop() -> None:
-        with httpx.Client(base_url=url, timeout=timeout_s, limits=_limits()) as client:
-            while True:
-                item = work.get()
-                if item is None:
-                    return
-                name, body = item
-                t0 = time.perf_counter()
-                problem, shed = _send(client, name, body)
-                _record(result, lock, name, time.perf_counter() - t0, problem, shed)
-                idle.release()
+        t0 = time.perf_counter()
+        n = int(rate_per_s * duration_s)
+        for i in range(n):
+            due = t0 + i / rate_per_s
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            busy = opened - len(idle)
+            if not idle and busy >= OVERLOAD_MAX_CLIENTS:
+                _record(result, "generator", 0.0, f"no free client connection at request {i}", False)
+                continue
+            if not idle:
+                opened += 1
+            name, payload = encoded[i % len(encoded)]
+            tasks.append(asyncio.create_task(one(name, payload, due)))
+        await asyncio.gather(*tasks)
+        for conn in idle:
+            conn.close()
 
-    threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(OVERLOAD_MAX_CLIENTS)]
-    for t in threads:
-        t.start()
     t0 = time.monotonic()
-    n = int(rate_per_s * duration_s)
-    for i in range(n):
-        wait = t0 + i / rate_per_s - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        if not idle.acquire(blocking=False):
-            _record(result, lock, "generator", 0.0, f"no free client connection at request {i}", False)
-            continue
-        work.put(queries[i % len(queries)])
-    for _ in threads:
-        work.put(None)
-    for t in threads:
-        t.join()
+    asyncio.run(main())
     result.wall_s = time.monotonic() - t0
     return result
 
