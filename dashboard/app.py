@@ -10,10 +10,12 @@ from urllib.parse import urlencode
 import holoviews as hv
 import panel as pn
 import param
+from panel.io.callbacks import PeriodicCallback
 
 from core.results import SystemInfo
 from data.glossary import SystemKind
 from dashboard.i18n import tr
+from dashboard.page import FastTemplate
 from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, state_from_request, sync_url
 from dashboard.widgets import error_message, info_message
 
@@ -31,12 +33,18 @@ _UNZOOM = ["view", "system", "other", "range", "date_from", "date_to"]
 def _extensions() -> None:
     """Load the front-end pieces once per process (Panel keeps this in its own config)."""
     hv.extension("bokeh", "plotly", logo=False)
+    # HoloViews draws with WebGL by default. Our series are downsampled to a few thousand points,
+    # which a 2D canvas draws at once; and where the browser has no GPU (VMs, remote desktops,
+    # headless Chromium) WebGL is emulated in software: blitting it took 0.47 s of a page load here.
+    hv.renderer("bokeh").webgl = False
     # global_loading_spinner: the served HTML's body carries Panel's spinner until Bokeh has rendered,
     # so a visitor sees progress at once instead of a white page.
     pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False, global_loading_spinner=True)
+    from dashboard.page import trim_scripts
     from dashboard.plots import fix_dark_theme
 
     fix_dark_theme()
+    trim_scripts()
     # HoloViews waits 100 ms (in 50 ms steps) for more range events before re-rasterizing a zoom;
     # the plots already merge the ticks of one scroll in the browser (lod_timeout, see plots.heatmap).
     from holoviews.plotting.bokeh.callbacks import RangeXYCallback
@@ -236,7 +244,7 @@ class Dashboard(pn.viewable.Viewer):
         return view
 
     def __panel__(self):
-        template = pn.template.BootstrapTemplate(
+        template = FastTemplate(
             title=tr("title", self.state.lang), sidebar_width=280,
             sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)],
             # defer_load: the page (sidebar, spinner) is served at once and the screen computes after it
@@ -261,7 +269,9 @@ def build_page(service) -> pn.template.BaseTemplate:
     # known"), so such a page is built at once, as before (rare: a hand-edited or stale link).
     dash.defer = not (bad or any(a and a != b for a, b in zip(asked, (state.system, state.other))))
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        pn.state.add_periodic_callback(dash.check_version, period=REFRESH_PERIOD_MS)
+        # background: Panel would otherwise mark the (process-wide) busy state on every run, which
+        # updated every open page's busy indicator every 3 s (0.5 s of the server's time per page load).
+        PeriodicCallback(callback=dash.check_version, period=REFRESH_PERIOD_MS, background=True).start()
     return dash.__panel__()
 
 
@@ -301,9 +311,12 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
     """
     from panel.io.fastapi import add_applications
 
+    from dashboard.early import paint_early
+
     _extensions()
     route = path if path.startswith("/") else "/" + path
     add_applications({route: lambda: safe_page(service)}, app=app, title=title)
+    paint_early(app, route)  # the page's spinner is on screen before the session is built
     _add_favicon(app)
 
 

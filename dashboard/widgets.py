@@ -34,12 +34,14 @@ def basis_of(kpis, group: str):
 
 
 def kpi_tile(label: str | Shown, value: float | None = None, unit: str = "", *, basis=None,
-             lang: str = "en") -> pn.pane.HTML:
-    """One KPI as a small card: label above, scaled value with unit below.
+             lang: str = "en") -> str:
+    """One KPI as a small card (HTML): label above, scaled value with unit below.
 
     ``label`` may be a quantities.Shown (label, text and definition in the one format of that
     KPI). With a ``basis`` (core.results.KpiBasis), a missing value reads "no data" with the
     reason on hover, and a present one shows its method and coverage on hover.
+    Tiles are HTML inside one pane per screen (:func:`kpi_panel`), not a pane each: 30 Bokeh
+    models with their own styles cost the server and the browser more than the whole plot.
     """
     key, help_text = None, ""
     if isinstance(label, Shown):
@@ -57,18 +59,21 @@ def kpi_tile(label: str | Shown, value: float | None = None, unit: str = "", *, 
             cov = f"; {tr('coverage', lang)} {basis.coverage:.1%}" if math.isfinite(basis.coverage) else ""
             hover = " ".join(x for x in (help_text, f"{', '.join(basis.signals)}: {basis.method}{cov}") if x)
     mark = " ⓘ" if help_text else ""
-    html = (f'<div title="{escape(hover, quote=True)}" class="kpi-body">'
+    classes = " ".join(["kpi-tile"] + ([f"kpi-{key}"] if key else []) + (["kpi-missing"] if missing else []))
+    return (f'<div class="{escape(classes, quote=True)}" title="{escape(hover, quote=True)}" style="width:170px;'
+            f'height:70px;box-sizing:border-box;border:1px solid rgba(128,128,128,0.35);border-radius:6px;'
+            f'padding:4px 10px;margin:5px">'
             f'<div class="kpi-label" style="font-size:0.8em;opacity:0.75">{escape(label)}{mark}</div>'
             f'<div class="kpi-value" style="font-size:1.35em;font-weight:600{";opacity:0.55" if missing else ""}">'
             f'{escape(text)}</div></div>')
-    classes = ["kpi-tile"] + ([f"kpi-{key}"] if key else []) + (["kpi-missing"] if missing else [])
-    return pn.pane.HTML(html, width=170, height=70, css_classes=classes,
-                        styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
-                                "padding": "4px 10px"})
 
 
-def kpi_group(title: str, tiles: list[pn.pane.HTML]) -> pn.Column:
-    return pn.Column(pn.pane.Markdown(f"#### {escape_markdown(title)}", margin=(0, 10)), pn.FlexBox(*tiles), css_classes=["kpi-group"])
+def kpi_panel(groups: list[tuple[str, list[str]]], css_classes: list[str] | None = None) -> pn.pane.HTML:
+    """Groups of KPI tiles (:func:`kpi_tile`), each under its title, as one HTML pane."""
+    body = "".join(f'<div class="kpi-group"><h4 style="margin:8px 5px 2px">{escape(title)}</h4>'
+                   f'<div style="display:flex;flex-wrap:wrap">{"".join(tiles)}</div></div>'
+                   for title, tiles in groups)
+    return pn.pane.HTML(body, sizing_mode="stretch_width", css_classes=["kpi-panel", *(css_classes or [])])
 
 
 def error_message(exc: BaseException, lang: str) -> pn.pane.Alert:

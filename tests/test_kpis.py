@@ -124,10 +124,10 @@ def test_kpi_tile_shows_no_data_with_the_reason_on_hover(store):
     k = QueryService(store).kpis("NOPCS1")
     basis = basis_of(k, "ac_energy")
     tile = kpi_tile("Charged", k.cycles.charged_kwh, "kWh", basis=basis, lang="en")
-    assert ">no data<" in tile.object and f'title="{escape(basis.reason, quote=True)}"' in tile.object
-    assert "kpi-missing" in tile.css_classes
+    assert ">no data<" in tile and f'title="{escape(basis.reason, quote=True)}"' in tile
+    assert 'class="kpi-tile kpi-missing"' in tile
     soc = kpi_tile("SOC mean", k.soc_mean_pct, "%", basis=basis_of(k, "soc"), lang="de")
-    assert "no data" not in soc.object and "keine Daten" not in soc.object and "Abdeckung" in soc.object
+    assert "no data" not in soc and "keine Daten" not in soc and "Abdeckung" in soc and "kpi-missing" not in soc
 
 
 def test_graphql_states_null_with_reason_and_books_hours(store):

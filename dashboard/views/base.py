@@ -50,6 +50,27 @@ class ViewBase(pn.viewable.Viewer):
         """
         return pn.panel(fn, loading_indicator=True, defer_load=defer, lazy=lazy, **kwargs)
 
+    def later(self, fn: Callable, *, build: bool = False, min_height: int = 100, **kwargs) -> pn.Column:
+        """A section computed in a later turn of the server than the screen's main plot.
+
+        The server sends what one callback changed when that callback ends: built in the same turn,
+        the main plot waited for the KPIs, tables and second plots below it (a screen arrived
+        whole, 4-7 s after the click). Here the section is a spinner at first and fills itself in
+        next (in the order the screen lists them); outside a server session it is built at once.
+        Use it only below the main plot: a part filled in above it would push the plot down, away
+        from where the user is pointing (a wheel zoom then lands on the wrong element).
+        ``fn`` is a view method (a reactive section), or with ``build`` a function returning the part.
+        """
+        holder = pn.Column(sizing_mode="stretch_width", min_height=min_height, loading=True)
+
+        def fill() -> None:
+            if self.active:
+                holder.objects = [fn() if build else self.section(fn, **kwargs)]
+            holder.param.update(loading=False, min_height=None)
+
+        pn.state.execute(fill, schedule=True)
+        return holder
+
 
 class ZoomSeries:
     """A series plot re-read from the core (right level, re-downsampled) whenever the x range changes.

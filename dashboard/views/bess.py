@@ -9,7 +9,7 @@ import param
 from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_panel, kpi_tile
 from dashboard.views.meter import _series_frame
 
 _QUICK_DEFAULT = "bms1_soc"
@@ -34,7 +34,7 @@ class BessView(ViewBase):
         download = csv_download(lambda: kpi_csv_frame(k, lang), f"{self.state.system}_kpis.csv",
                                 tr("download_csv", lang))
         download.css_classes = ["kpi-csv"]
-        return pn.Column(*(kpi_group(tr(g, lang), tiles) for g, tiles in groups.items()), download,
+        return pn.Column(kpi_panel([(tr(g, lang), tiles) for g, tiles in groups.items()]), download,
                          css_classes=["bess-kpis"], sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.lang")
@@ -86,5 +86,7 @@ class BessView(ViewBase):
                                  sizing_mode="stretch_width", css_classes=["alarm-timeline"])
 
     def __panel__(self):
+        # KPIs and the quick series first; the alarms below fill in after (ViewBase.later: never above
+        # the main plot, which would move under the user's pointer)
         return pn.Column(self.section(self.kpis), self.picker, self.section(self.quick),
-                         self.section(self.alarms), sizing_mode="stretch_width")
+                         self.later(self.alarms), sizing_mode="stretch_width")

@@ -347,8 +347,9 @@ class CellView(ViewBase):
             dynamic=True, active=1 if self.state.surface else 0, sizing_mode="stretch_width",
             css_classes=["cell-tabs"])
         detail = CellDetailView(state=self.state, service=self.service)
-        return pn.Column(self.controls, self.section(self.heatmap), self.section(detail.detail), tabs,
-                         sizing_mode="stretch_width")
+        # the heatmap first; the cell detail and the tabs fill in after it was sent (ViewBase.later)
+        return pn.Column(self.controls, self.section(self.heatmap), self.later(detail.detail),
+                         self.later(lambda: tabs, build=True), sizing_mode="stretch_width")
 
 
 def _pack_rows(m: Matrix, pack: int) -> tuple[Matrix, int]:

@@ -123,8 +123,9 @@ class CompareView(ViewBase):
             raise param.Skip
         if self.state.system == self.state.other:
             return info_message(tr("compare_same", self.state.lang, system=self.state.system))
-        return pn.Column(self.pickers, self.section(self.overlay), self.section(self.kpi_table),
-                         self.section(self.energy), sizing_mode="stretch_width")
+        # the overlay first; the table and energy fill in after it was sent (ViewBase.later)
+        return pn.Column(self.pickers, self.section(self.overlay), self.later(self.kpi_table),
+                         self.later(self.energy), sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.panel(self.body, sizing_mode="stretch_width")

@@ -10,7 +10,7 @@ from dashboard import plots, quantities
 from dashboard.i18n import tr
 from dashboard.timez import local_naive
 from dashboard.views.base import ViewBase, ZoomSeries
-from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_group, kpi_tile
+from dashboard.widgets import csv_download, guarded, info_message, kpi_csv_frame, kpi_panel, kpi_tile
 
 POWER_SIGNAL = "com_ap"
 PF_SIGNAL = "pf"
@@ -40,7 +40,7 @@ class MeterView(ViewBase):
         download = csv_download(lambda: kpi_csv_frame(k, lang), f"{self.state.system}_kpis.csv",
                                 tr("download_csv", lang))
         download.css_classes = ["kpi-csv"]
-        return pn.Column(kpi_group(tr("kpis", lang), tiles), download, sizing_mode="stretch_width")
+        return pn.Column(kpi_panel([(tr("kpis", lang), tiles)]), download, sizing_mode="stretch_width")
 
     @param.depends("state.system", "state.range", "state.lang", "state.max_points")
     @guarded
@@ -82,8 +82,10 @@ class MeterView(ViewBase):
                                  css_classes=["energy-bars"])
 
     def __panel__(self):
-        return pn.Column(self.section(self.kpis), self.section(self.power), self.section(self.power_factor),
-                         self.section(self.energy), sizing_mode="stretch_width")
+        # the KPIs and the power plot first; what is below fills in after they were sent (ViewBase.later:
+        # never above the main plot, which would move under the user's pointer)
+        return pn.Column(self.section(self.kpis), self.section(self.power), self.later(self.power_factor),
+                         self.later(self.energy), sizing_mode="stretch_width")
 
 
 def _series_frame(series) -> pd.DataFrame:
