@@ -23,8 +23,6 @@ def _column(p: Page, field: str) -> list[str]:
     return p.page.locator(f".fleet-table .tabulator-row .tabulator-cell[tabulator-field={field}]").all_inner_texts()
 
 
-@pytest.mark.xfail(strict=False, reason="open: in full runs the 'Cells >' click of the fleet table sometimes never "
-                   "changes the URL (passes alone); cause not found yet, see the closing note of 2026-11-30")
 def test_landing_is_the_fleet_ranked_by_risk_and_a_click_opens_the_system(open_page, service, caplog):
     caplog.set_level(logging.ERROR)
     p = open_page("")
