@@ -32,7 +32,7 @@ _UNZOOM = ["view", "system", "other", "range", "date_from", "date_to"]
 
 def _extensions() -> None:
     """Load the front-end pieces once per process (Panel keeps this in its own config)."""
-    hv.extension("bokeh", "plotly", logo=False)
+    hv.extension("bokeh", logo=False)  # the 3D surface is a plain plotly.js figure (views/surface.py)
     # HoloViews draws with WebGL by default. Our series are downsampled to a few thousand points,
     # which a 2D canvas draws at once; and where the browser has no GPU (VMs, remote desktops,
     # headless Chromium) WebGL is emulated in software: blitting it took 0.47 s of a page load here.

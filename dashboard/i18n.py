@@ -124,6 +124,17 @@ _LABELS: dict[str, tuple[str, str]] = {
     "show_surface": ("Show 3D surface", "3D-Fläche zeigen"),
     "surface_reload": ("Loading the 3D viewer (the page reloads once) ...",
                        "Der 3D-Viewer wird geladen (die Seite lädt einmal neu) ..."),
+    "surface_note_daily": ("One column per calendar day (Europe/Berlin); holes are days without SAT.",
+                           "Eine Spalte je Kalendertag (Europe/Berlin); Löcher sind Tage ohne SAT."),
+    "surface_note_binned": ("Each column is the median SAT of {k} calendar days (Europe/Berlin): "
+                            "{n_days} days in {n_bins} columns, so the 3D view stays fluid; days without SAT "
+                            "are left out of the median, holes are runs without any SAT day. "
+                            "The heatmap above shows every day.",
+                            "Jede Spalte ist der Median der SAT über {k} Kalendertage (Europe/Berlin): "
+                            "{n_days} Tage in {n_bins} Spalten, damit die 3D-Ansicht flüssig bleibt; Tage "
+                            "ohne SAT zählen nicht zum Median, Löcher sind Abschnitte ganz ohne SAT-Tag. "
+                            "Die Heatmap oben zeigt jeden Tag."),
+    "surface_hover_days": ("median of {k} days from {first}", "Median über {k} Tage ab {first}"),
     "health": ("Health per pack", "Zustand je Pack"),
     "healthy": ("healthy", "gesund"),
     "watched": ("watched", "beobachtet"),
@@ -149,7 +160,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "status": ("Status", "Status"),
     "cell_count": ("Cells", "Zellen"),
     "pack_mean_sat": ("Pack mean SAT", "Pack-Mittel SAT"),
-    "days_since_first": ("Days since the first SAT day", "Tage seit dem ersten SAT-Tag"),
     "fit_line": ("Fit", "Fit"),
     "measured": ("Measured", "Gemessen"),
     # alert severities and kinds (core.cells.alerts)

@@ -296,22 +296,6 @@ def _daily(image: hv.Image) -> bool:
                                           % 86_400_000 == 0))
 
 
-def sat_surface(matrix: Matrix, *, title: str, max_columns: int = 300, lang: str = "en") -> hv.Surface:
-    """SAT over cells (y) and days (x) as a 3D surface for the Plotly backend.
-
-    Columns are thinned to ``max_columns`` because a WebGL mesh of 260 x 600 turns sluggish.
-    """
-    values = matrix.values
-    step = max(1, int(np.ceil(values.shape[1] / max_columns)))
-    z = values[:, ::step]
-    x = np.arange(values.shape[1])[::step]
-    y = np.arange(values.shape[0])
-    surf = hv.Surface((x, y, z), kdims=[hv.Dimension("day", label=tr("days_since_first", lang)),
-                                        hv.Dimension("cell", label=tr("cell", lang))],
-                      vdims=[hv.Dimension("sat", label=tr("sat", lang), unit=matrix.unit)])
-    return surf.opts(title=title, cmap="viridis", colorbar=True, width=800, height=560, backend="plotly")
-
-
 def alarm_segments(spans: pd.DataFrame, *, title: str, height: int = 260, lang: str = "en") -> hv.Segments:
     """Active alarm intervals as horizontal bars, one row per alarm signal.
 

@@ -181,8 +181,14 @@ def test_surface_toggle_reloads_the_page_with_plotly(open_page):
     p.open_tab("SAT surface")
     p.find(".surface-toggle button").click()
     p.page.wait_for_url(re.compile(r"surface=true"))
-    p.find(".sat-surface .js-plotly-plot")
+    plot = p.find(".sat-surface .js-plotly-plot")
     assert "range=7d" in p.page.url  # the reload keeps the state
+    # what plotly.js drew: real dates on the day axis, cells by name, one column per day over 7 days
+    axis_type, x, y, z_cols = plot.evaluate(
+        "el => [el._fullLayout.scene.xaxis.type, el.data[0].x, el.data[0].y, el.data[0].z[0].length]")
+    assert axis_type == "date" and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in x), x
+    assert y[:2] == ["P1C1", "P1C2"] and len(set(y)) == len(y) and z_cols == len(x) and 6 <= len(x) <= 8
+    assert "One column per calendar day" in p.find(".sat-surface .surface-note p").inner_text()  # in the shadow root
     p.shot("cells_surface")
     p.assert_clean()
 

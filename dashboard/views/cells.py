@@ -21,6 +21,7 @@ from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
 from dashboard.views.cell_detail import CellDetailView
 from dashboard.views.meter import _series_frame
+from dashboard.views.surface import surface_pane
 from dashboard.quantities import number_text
 from dashboard.tables import data_table
 from dashboard.widgets import csv_download, guarded, info_message
@@ -194,8 +195,7 @@ class CellView(ViewBase):
         if not self.plotly_ready:
             return info_message(tr("surface_reload", self.state.lang))
         m = sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window()))
-        lang = self.state.lang
-        return pn.pane.HoloViews(plots.sat_surface(m, title=tr("surface", lang), lang=lang), backend="plotly")
+        return surface_pane(m, lang=self.state.lang)
 
     # -- tables of the cell analytics --------------------------------------------------------
 
