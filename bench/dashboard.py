@@ -70,13 +70,21 @@ def _switch_s(browser, base: str, ids: dict, repeats: int) -> list[float]:
 
 
 def _surface_s(browser, base: str, ids: dict) -> float:
-    """Seconds from a click on the SAT surface tab to the 3D plot drawn (page opened with surface on)."""
+    """Seconds from a click on "Show surface" (cell screen, SAT surface tab open) to the 3D plot drawn.
+
+    What a user does: the click reloads the page with plotly.js (only such pages carry its 4.6 MB)
+    and the surface is drawn. A page opened with surface=true would have the tab open already,
+    so a tab click there times nothing.
+    """
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(base + "/" + SCREENS["cells"][0].format(**ids) + "&surface=true")
+        page.goto(base + "/" + SCREENS["cells"][0].format(**ids))
         page.locator(HEATMAP).first.wait_for(state="visible", timeout=120_000)
-        t0 = time.perf_counter()
         page.locator(".cell-tabs .bk-tab", has_text="SAT surface").first.click()
+        toggle = page.locator(".surface-toggle button").first
+        toggle.wait_for(state="visible", timeout=120_000)
+        t0 = time.perf_counter()
+        toggle.click()
         page.locator(".sat-surface .js-plotly-plot").first.wait_for(state="visible", timeout=120_000)
         return time.perf_counter() - t0
     finally:
@@ -187,7 +195,8 @@ def bench_dashboard(quick: bool) -> list[Row]:
                         rows.append(Row("dashboard: cell heatmap re-render after a wheel zoom", target="< 300 ms",
                                         error="no re-rasterized image arrived after zooming"))
                     surfaces = [_surface_s(browser, base, ids) for _ in range(max(1, repeats // 2))]
-                    rows.append(Row(f"dashboard: 3D SAT surface, tab click to plot drawn, median of "
+                    rows.append(Row(f"dashboard: 3D SAT surface, 'Show surface' click to plot drawn (page reloads with "
+                                    f"plotly.js), median of "
                                     f"{len(surfaces)}", ours_s=statistics.median(surfaces), target="< 3 s",
                                     limit_s=3.0))
                 finally:
