@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,9 +124,27 @@ def run_load(url: str, queries: list[tuple[str, dict]], *, concurrency: int,
         await asyncio.gather(*(client(k, deadline) for k in range(concurrency)))
 
     t0 = time.monotonic()
-    asyncio.run(main())
+    _run_in_own_thread(main)
     result.wall_s = time.monotonic() - t0
     return result
+
+
+def _run_in_own_thread(main) -> None:  # noqa: ANN001
+    """asyncio.run(main()) in a thread of its own: the caller's thread may already run an event loop
+    (Playwright's sync API keeps one running in the test process), where asyncio.run refuses."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="bess-load-client")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _record(result: LoadResult, name: str, dt: float, problem: str | None, shed: bool) -> None:
@@ -184,7 +203,7 @@ def run_overload(url: str, queries: list[tuple[str, dict]], *, rate_per_s: float
             conn.close()
 
     t0 = time.monotonic()
-    asyncio.run(main())
+    _run_in_own_thread(main)
     result.wall_s = time.monotonic() - t0
     return result
 

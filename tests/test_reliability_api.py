@@ -268,6 +268,23 @@ def test_load_smoke_zero_errors(served):
     assert_normal_query_works(server.url)
 
 
+def test_the_load_client_runs_where_an_event_loop_already_runs(served):
+    """Playwright's sync API keeps an event loop running in the test process (the browser tests'
+    session fixture); the load client ran asyncio.run there and failed in full runs of the suite."""
+    import asyncio
+
+    from bench.load import mixed_queries, run_load
+
+    server, _ = served
+
+    async def inside_a_loop():
+        return run_load(server.url, mixed_queries(CLEAN_METER, CLEAN_BESS)[:1], concurrency=1,
+                        requests_per_worker=2)
+
+    result = asyncio.run(inside_a_loop())
+    assert result.requests == 2 and result.errors == 0 and len(result.latencies_s) == 2
+
+
 # -- serving while ingesting --------------------------------------------------------------------
 
 CHURN_QUERIES = {
