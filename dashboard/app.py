@@ -17,6 +17,7 @@ from data.glossary import SystemKind
 from dashboard.i18n import tr
 from dashboard.page import FastTemplate
 from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, state_from_request, sync_url
+from dashboard.views.base import session_later
 from dashboard.widgets import error_message, info_message
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Dashboard(pn.viewable.Viewer):
     service = param.Parameter(doc="core.service.QueryService, called in process.")
     plotly = param.Boolean(default=False, doc="Whether this page loaded plotly.js (see page_extensions).")
     bad_link = param.List(default=[], doc="URL parameters whose values could not be used (shown once).")
-    defer = param.Boolean(default=True, doc="Serve the page first and compute the screen after it shows.")
+    defer = param.Boolean(default=True, doc="Serve the page first and compute the screen in the next server turn.")
     version = param.String(default="", doc="The store version the screen shows (auto-refresh redraws on a new one).")
 
     def __init__(self, **params) -> None:
@@ -246,12 +247,28 @@ class Dashboard(pn.viewable.Viewer):
     def __panel__(self):
         template = FastTemplate(
             title=tr("title", self.state.lang), sidebar_width=280,
-            sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)],
-            # defer_load: the page (sidebar, spinner) is served at once and the screen computes after it
-            # shows, so a visitor never looks at a white page while the server works.
-            main=[pn.panel(self.main, loading_indicator=True, defer_load=self.defer, sizing_mode="stretch_width")],
-        )
+            sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)], main=[self.main_area()])
         return template
+
+    def main_area(self) -> pn.viewable.Viewable:
+        """The screen, computed right after the page was served (while the browser loads its scripts).
+
+        Built in the page's own turn, it held the HTML back; deferred to the browser's "document
+        ready" (Panel's defer_load), it started only after ~2 s of script loading, with the server
+        idle meanwhile. Computed in the session's next turn, it is usually in the document by the
+        time the browser asks for it.
+        """
+        section = lambda: pn.panel(self.main, loading_indicator=True, sizing_mode="stretch_width")  # noqa: E731
+        if not self.defer:
+            return section()
+        holder = pn.Column(sizing_mode="stretch_width", min_height=400, loading=True)
+
+        def fill() -> None:
+            holder.objects = [section()]
+            holder.param.update(loading=False, min_height=None)
+
+        session_later(fill)
+        return holder
 
 
 def build_page(service) -> pn.template.BaseTemplate:

@@ -56,7 +56,8 @@ class ViewBase(pn.viewable.Viewer):
         The server sends what one callback changed when that callback ends: built in the same turn,
         the main plot waited for the KPIs, tables and second plots below it (a screen arrived
         whole, 4-7 s after the click). Here the section is a spinner at first and fills itself in
-        next (in the order the screen lists them); outside a server session it is built at once.
+        once the browser has drawn the main plot (in the order the screen lists them); outside a
+        server session it is built at once.
         Use it only below the main plot: a part filled in above it would push the plot down, away
         from where the user is pointing (a wheel zoom then lands on the wrong element).
         ``fn`` is a view method (a reactive section), or with ``build`` a function returning the part.
@@ -68,8 +69,35 @@ class ViewBase(pn.viewable.Viewer):
                 holder.objects = [fn() if build else self.section(fn, **kwargs)]
             holder.param.update(loading=False, min_height=None)
 
-        pn.state.execute(fill, schedule=True)
+        session_later(fill, after_drawn=True)
         return holder
+
+
+def session_later(fn: Callable[[], None], *, after_drawn: bool = False) -> None:
+    """Run ``fn`` in a later turn of this session's server (``after_drawn``: once the browser has drawn
+    the screen's main plot, dashboard.drawn); outside a server session, at once.
+
+    A turn's changes go to the browser when it ends, so work split over turns arrives piece by piece.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        fn()
+        return
+    from panel.io.state import set_curdoc
+
+    from dashboard.drawn import after_drawn as when_drawn
+
+    def run() -> None:
+        with set_curdoc(doc):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 -- a part that fails must not end the session's other callbacks
+                log.exception("dashboard: a deferred part failed")
+
+    if after_drawn:
+        when_drawn(doc, run)
+    else:
+        doc.add_next_tick_callback(run)
 
 
 class ZoomSeries:
