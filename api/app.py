@@ -63,6 +63,7 @@ def freeze_startup_heap() -> int:
 def create_app(service: QueryService | str | Path | None = None, *, token: str | None | object = _UNSET,
                cors_origins: list[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                warm: bool = False, warm_ups: tuple[Callable[[QueryService], object], ...] = (),
+               freeze_heap: bool = False,
                graphiql: bool = True, allowed_hosts: tuple[str, ...] | None = None,
                shed: ShedQueue | None = None, body_timeout_s: float = BODY_READ_TIMEOUT_S) -> FastAPI:
     """The API app: GraphQL (+ GraphiQL) at /graphql and /healthz, and the guards of every route.
@@ -72,7 +73,8 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     route but /healthz needs it, including the dashboard that api.server adds later.
     ``cors_origins`` defaults to $BESS_CORS_ORIGINS, ``allowed_hosts`` (Host header names) to loopback
     plus $BESS_ALLOWED_HOSTS, ``shed`` (the GraphQL request queue) to $BESS_MAX_ACTIVE/$BESS_MAX_QUEUE.
-    ``warm`` compiles the kernels at startup, then runs each of ``warm_ups`` (e.g. the dashboard's).
+    ``warm`` compiles the kernels at startup, then runs each of ``warm_ups`` (e.g. the dashboard's);
+    ``freeze_heap`` then calls freeze_startup_heap (for a serving process only).
     """
     if not isinstance(service, QueryService):
         service = QueryService(service)
@@ -90,7 +92,8 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
                     await run_in_threadpool(extra, service)
                 except Exception:  # noqa: BLE001 -- a failed warm-up only costs the first visitor time
                     log.warning("warm-up %s failed", getattr(extra, "__qualname__", extra), exc_info=True)
-        freeze_startup_heap()
+        if freeze_heap:
+            freeze_startup_heap()
         yield
 
     app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)

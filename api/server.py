@@ -47,12 +47,13 @@ def _placeholder(app: FastAPI, why: str = NOT_INSTALLED) -> None:
 
 def build_app(store: str | Path | QueryService | None = None, *, warm: bool = True,
               dashboard: bool = True, allowed_hosts: tuple[str, ...] | None = None,
-              placeholder: str = NOT_INSTALLED) -> FastAPI:
+              placeholder: str = NOT_INSTALLED, freeze_heap: bool = False) -> FastAPI:
     """The whole server app over the store (None: $BESS_STORE, else ./.bess/store).
 
     GraphQL and /healthz are routed before the dashboard's catch-all page at /. With
     ``dashboard=False`` (or when the dashboard cannot be imported) / is a placeholder page saying
-    ``placeholder``.
+    ``placeholder``. ``freeze_heap``: a serving process leaves its start-up objects out of garbage
+    collections (api.app.freeze_startup_heap); not for an app inside a test or script process.
     The guards of api.app.create_app (Host check, token, load shedding) cover the dashboard too.
     """
     service = store if isinstance(store, QueryService) else QueryService(store)
@@ -62,7 +63,8 @@ def build_app(store: str | Path | QueryService | None = None, *, warm: bool = Tr
             from dashboard.app import add_dashboard as add, warm_up as dash_warm  # the one api -> dashboard import
         except ImportError as exc:
             log.warning("dashboard not available (%s); serving a placeholder at /", exc)
-    app = create_app(service, warm=warm, warm_ups=(dash_warm,) if dash_warm else (), allowed_hosts=allowed_hosts)
+    app = create_app(service, warm=warm, warm_ups=(dash_warm,) if dash_warm else (), allowed_hosts=allowed_hosts,
+                     freeze_heap=freeze_heap)
     if add is not None:
         add(app, service)
     else:
@@ -96,7 +98,8 @@ def app_from_env() -> FastAPI:
         start_verification(QueryService(root).snapshot())
     except StoreError as exc:
         log.warning("%s; /healthz answers 503 until a store is published", exc)
-    return build_app(root, warm=warm_from_env(), dashboard=False, placeholder=NOT_ON_WORKERS)
+    return build_app(root, warm=warm_from_env(), dashboard=False, placeholder=NOT_ON_WORKERS,
+                     freeze_heap=True)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = None, workers: int = 1,
@@ -151,7 +154,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: str | Path | None = 
         start_verification(QueryService(root).snapshot())  # checksums in the background; /healthz reports faults
     except StoreError as exc:
         print(f"bess serve: warning: {exc}; /healthz answers 503 until a store is published", file=sys.stderr)
-    app = build_app(root, warm=warm_from_env(), allowed_hosts=hosts)
+    app = build_app(root, warm=warm_from_env(), allowed_hosts=hosts, freeze_heap=True)
     print(banner, flush=True)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None, lifespan="on",
                             **server_config_kwargs())

@@ -16,7 +16,9 @@ from core.results import SystemInfo
 from data.glossary import SystemKind
 from dashboard.i18n import tr
 from dashboard.page import FastTemplate
-from dashboard.state import RANGES, URL_PARAMS, VIEWS, DashboardState, state_from_request, sync_url
+from dashboard.state import (RANGES, URL_PARAMS, VIEWS, DashboardState, quiet_link_echo, state_from_request,
+                             sync_url)
+from dashboard.drawn import watch_page
 from dashboard.views.base import session_later
 from dashboard.widgets import error_message, info_message
 
@@ -124,6 +126,7 @@ class Dashboard(pn.viewable.Viewer):
             every = [s.id for s in self.service.systems()]
         except Exception:  # no store yet: the main area says so
             return
+        self._show_for_view()  # the system list of the screen's kind first: the choice must be one of them
         updates = {}
         if ids and self.state.system not in ids:
             updates["system"] = ids[0]
@@ -136,40 +139,55 @@ class Dashboard(pn.viewable.Viewer):
 
     # -- sidebar --------------------------------------------------------------------------
 
-    @param.depends("state.lang", "state.view", "version")
+    @param.depends("state.lang", "version")
     def controls(self):
+        """The sidebar's widgets, built once per language and store version. A screen switch only
+        changes which of them show and the system list (_show_for_view): rebuilt on every switch,
+        the sidebar was sent and drawn again (date pickers and all) before the new screen."""
         lang, s = self.state.lang, self.state
-        widgets = [
-            pn.widgets.RadioButtonGroup.from_param(
-                s.param.view, options={tr(v, lang): v for v in VIEWS}, name=tr("view", lang),
-                orientation="vertical", button_type="primary", button_style="outline",
-                sizing_mode="stretch_width", css_classes=["nav"]),
-        ]
+        nav = pn.widgets.RadioButtonGroup.from_param(
+            s.param.view, options={tr(v, lang): v for v in VIEWS}, name=tr("view", lang),
+            orientation="vertical", button_type="primary", button_style="outline",
+            sizing_mode="stretch_width", css_classes=["nav"])
         try:
-            ids = [x.id for x in self.systems_for(s.view)]
             every = [x.id for x in self.service.systems()]
         except Exception:
-            ids = every = []
-        if s.view != "fleet":  # the fleet shows every system, over its whole record
-            widgets.append(pn.widgets.Select.from_param(s.param.system, options=ids or [s.system],
-                                                        name=tr("system", lang), css_classes=["system-select"]))
-            if s.view == "compare":
-                widgets.append(pn.widgets.Select.from_param(s.param.other, options=every or [s.other],
-                                                            name=tr("second_system", lang)))
-            widgets += [
-                pn.widgets.RadioButtonGroup.from_param(s.param.range, options={tr(r, lang): r for r in RANGES},
-                                                       name=tr("range", lang), css_classes=["range"]),
-                *self.date_pickers(lang),
-                pn.widgets.IntInput.from_param(s.param.max_points, name=tr("max_points", lang), step=500),
-            ]
-        widgets += [
+            every = []
+        self._system_select = pn.widgets.Select.from_param(s.param.system, options=[s.system],
+                                                           name=tr("system", lang), css_classes=["system-select"])
+        self._other_select = pn.widgets.Select.from_param(s.param.other, options=every or [s.other],
+                                                          name=tr("second_system", lang))
+        self._window_widgets = [
+            pn.widgets.RadioButtonGroup.from_param(s.param.range, options={tr(r, lang): r for r in RANGES},
+                                                   name=tr("range", lang), css_classes=["range"]),
+            *self.date_pickers(lang),
+            pn.widgets.IntInput.from_param(s.param.max_points, name=tr("max_points", lang), step=500),
+        ]
+        self._show_for_view()
+        return pn.Column(
+            nav, self._system_select, self._other_select, *self._window_widgets,
             pn.widgets.RadioButtonGroup.from_param(s.param.lang, options={"English": "en", "Deutsch": "de"},
                                                    name=tr("language", lang), css_classes=["lang"]),
             pn.Row(pn.widgets.Checkbox.from_param(s.param.refresh, name=tr("auto_refresh", lang),
                                                   css_classes=["auto-refresh"]),
                    pn.widgets.TooltipIcon(value=tr("auto_refresh_help", lang))),
-        ]
-        return pn.Column(*widgets, sizing_mode="stretch_width")
+            sizing_mode="stretch_width")
+
+    def _show_for_view(self) -> None:
+        """Show the sidebar's inputs the screen uses, with the systems of its kind to choose from
+        (the fleet shows every system over its whole record; only Compare has a second system)."""
+        select = getattr(self, "_system_select", None)
+        if select is None:  # before the sidebar is built
+            return
+        view = self.state.view
+        try:
+            ids = [x.id for x in self.systems_for(view)]
+        except Exception:
+            ids = []
+        select.param.update(options=ids or [self.state.system], visible=view != "fleet")
+        self._other_select.visible = view == "compare"
+        for widget in self._window_widgets:
+            widget.visible = view != "fleet"
 
     def date_pickers(self, lang: str) -> list:
         """From/to day pickers for an absolute window, two-way with state.date_from/date_to (strings in the URL)."""
@@ -262,6 +280,8 @@ class Dashboard(pn.viewable.Viewer):
         if not self.defer:
             return section()
         holder = pn.Column(sizing_mode="stretch_width", min_height=400, loading=True)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            watch_page(pn.state.curdoc)  # before "document_ready" can come (dashboard.drawn)
 
         def fill() -> None:
             holder.objects = [section()]
@@ -278,9 +298,11 @@ def build_page(service) -> pn.template.BaseTemplate:
     # Called inside the session, pn.extension names the libraries of this page only.
     extensions = page_extensions(state)
     pn.extension(*extensions)
+    raw_search = pn.state.location.search if pn.state.location is not None else ""
     sync_url(state)
     asked = (state.system, state.other)
     dash = Dashboard(state=state, service=service, plotly="plotly" in extensions, bad_link=bad)
+    quiet_link_echo(raw_search)
     # A link whose values were replaced is re-applied once the browser reports its URL; a screen
     # deferred until then would be patched while it is first sent (BokehJS: "reference ... isn't
     # known"), so such a page is built at once, as before (rare: a hand-edited or stale link).
@@ -329,8 +351,10 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
     from panel.io.fastapi import add_applications
 
     from dashboard.early import paint_early
+    from dashboard.pulled import send_changes_after_pull
 
     _extensions()
+    send_changes_after_pull()
     route = path if path.startswith("/") else "/" + path
     add_applications({route: lambda: safe_page(service)}, app=app, title=title)
     paint_early(app, route)  # the page's spinner is on screen before the session is built

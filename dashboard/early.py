@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 _HTML_TAG = re.compile(rb"<html\b[^>]*>", re.I)
 _HEAD = re.compile(rb"<head\b[^>]*>(.*?)</head>", re.S | re.I)
 _BODY = re.compile(rb"<body\b[^>]*>(.*)</body>", re.S | re.I)
-_ASSET = re.compile(rb'<script\b[^>]*\bsrc="([^"]+)"|<link\b[^>]*\brel="stylesheet"[^>]*\bhref="([^"]+)"', re.I)
 _HIDE_SPINNER = b"<style>body.pn-loading:before, body.pn-loading:after { display: none }</style>"
 
 
@@ -38,18 +37,10 @@ def spinner_css() -> str:
     return css + loading_css(pn.config.loading_spinner, pn.config.loading_color, pn.config.loading_max_height)
 
 
-def page_assets(html: bytes) -> tuple[tuple[str, str], ...]:
-    """The scripts and stylesheets a served page loads, in order, as (preload kind, URL) pairs."""
-    return tuple(("script", m.group(1).decode()) if m.group(1) else ("style", m.group(2).decode())
-                 for m in _ASSET.finditer(html))
-
-
-def shell_head(*, dark: bool, spinner: str, css: str, preload: tuple[tuple[str, str], ...] = ()) -> bytes:
-    """The response's first bytes: doctype, the spinner's CSS, preload hints for the page's assets,
-    and an open <body> showing the spinner."""
+def shell_head(*, dark: bool, spinner: str, css: str) -> bytes:
+    """The response's first bytes: doctype, the spinner's CSS, and an open <body> showing it."""
     background = "<style>html { background-color: #121212 }</style>" if dark else ""
-    hints = "".join(f'<link rel="preload" as="{kind}" href="{escape(url, quote=True)}">\n' for kind, url in preload)
-    return (f'<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n{hints}{background}<style>{css}</style>\n</head>\n'
+    return (f'<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n{background}<style>{css}</style>\n</head>\n'
             f'<body class="pn-loading pn-{escape(spinner, quote=True)}">\n').encode()
 
 
@@ -70,8 +61,6 @@ class EarlyPaint:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._css: str | None = None
-        # What every page served so far loaded (a page with the 3D surface adds plotly.js; not preloaded)
-        self._assets: tuple[tuple[str, str], ...] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -85,8 +74,7 @@ class EarlyPaint:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "more_body": True,
-                    "body": shell_head(dark=dark, spinner=pn.config.loading_spinner, css=self._css,
-                                       preload=self._assets or ())})
+                    "body": shell_head(dark=dark, spinner=pn.config.loading_spinner, css=self._css)})
         status, parts = 500, []
 
         async def capture(message: Message) -> None:
@@ -101,11 +89,7 @@ class EarlyPaint:
         except Exception:  # noqa: BLE001 -- the response has started: finish it with a message, log the trace
             log.exception("dashboard page failed after its first bytes were sent")
             status = 500
-        html = b"".join(parts)
-        if status == 200:
-            assets = page_assets(html)
-            self._assets = assets if self._assets is None else tuple(a for a in self._assets if a in assets)
-        await send({"type": "http.response.body", "body": rest_of_page(status, html), "more_body": False})
+        await send({"type": "http.response.body", "body": rest_of_page(status, b"".join(parts)), "more_body": False})
 
 
 def paint_early(app, path: str) -> None:

@@ -105,6 +105,29 @@ def sync_url(state: DashboardState) -> None:
         loc.sync(state, {name: name for name in URL_PARAMS}, on_error=lambda bad: _apply_valid(state, bad))
 
 
+def quiet_link_echo(raw_search: str) -> None:
+    """Keep the browser from re-applying a link's replaced values (call after the page's state is final).
+
+    When it connects, the browser reports its URL; if the server replaced values of the link (an
+    unknown system, a default second system), that report differs from the server's query and
+    re-applies the link's values, which are replaced again: two rebuilds of the screen, sent while
+    the first document is still being drawn (measured: the parts below the plot 13 s late instead
+    of 5 s). So the served query stays the link's own until the page is drawn, and the corrected
+    one is put in the address bar then.
+    """
+    loc = pn.state.location
+    if loc is None or loc.search == raw_search or pn.state.curdoc is None:
+        return
+    fixed = loc.search
+    with param.discard_events(loc):  # no watcher: the state keeps its corrected values
+        loc.search = raw_search
+
+    def correct() -> None:
+        loc.search = fixed  # its values equal the state's: nothing but the address bar changes
+
+    pn.state.onload(correct)
+
+
 def state_from_request(state: DashboardState) -> list[str]:
     """Apply the page request's query before anything renders; returns the names of the parameters
     whose values could not be used (they keep their defaults, and the page says so).
