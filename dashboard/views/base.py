@@ -124,34 +124,52 @@ class ZoomSeries:
         else:
             self._first = self.last = fetch(None, None)
         self._span = _local_span(self._first)
+        self._first_overlay: hv.Overlay | None = None
         self.dmap = hv.DynamicMap(self._render, streams=[hv.streams.RangeX()])
 
-    def _remember(self, x_range) -> None:
-        """Put a real zoom (not the plot's own extent reported back) in the URL."""
-        if self._state is None:
-            return
-        a, b = (pd.Timestamp(x).to_pydatetime() for x in x_range)
+    def _is_shown(self, a: datetime, b: datetime) -> bool:
+        """Whether a..b is the window first shown (within 1 %): the plot's own extent reported back."""
         shown = self._xlim or self._span
-        if shown is not None:
-            tol = (shown[1] - shown[0]) * 0.01
-            if abs(a - shown[0]) <= tol and abs(b - shown[1]) <= tol:
-                return
-        self._state.zoom = format_zoom(a, b)
+        if shown is None:
+            return False
+        tol = (shown[1] - shown[0]) * 0.01
+        return abs(a - shown[0]) <= tol and abs(b - shown[1]) <= tol
+
+    def _remember(self, a: datetime, b: datetime) -> None:
+        """Put a real zoom (not the plot's own extent reported back) in the URL."""
+        if self._state is not None and not self._is_shown(a, b):
+            self._state.zoom = format_zoom(a, b)
 
     def _render(self, x_range=None) -> hv.Overlay:
-        series = self._first
-        if x_range is not None and None not in x_range:
-            try:
-                self._remember(x_range)
-            except (ValueError, TypeError, OverflowError) as exc:  # a range Bokeh could not give as times
-                log.debug("zoom %s not kept: %s", x_range, exc)
-            try:
-                series = self._fetch(local_to_utc(x_range[0]), local_to_utc(x_range[1]))
-            except Exception as exc:  # a zoom that fails keeps the plot and says why in its title
-                log.warning("re-reading %s on zoom failed: %s", self._label, exc)
-                return plots.series_plot(self._first, label=self._label, color=self._color,
-                                         height=self._height, **self._axis).opts(title=str(exc))
+        if x_range is None or None in x_range:
+            return self._first_plot()
+        try:
+            a, b = (pd.Timestamp(x).to_pydatetime() for x in x_range)
+        except (ValueError, TypeError, OverflowError) as exc:  # a range Bokeh could not give as times
+            log.debug("zoom %s not understood: %s", x_range, exc)
+            return self._first_plot()
+        if self._is_shown(a, b):
+            # HoloViews reports the plot's first extent right after drawing it: nothing to re-read
+            # (that re-read cost 0.1-0.2 s per plot on every page and screen switch).
+            return self._first_plot()
+        self._remember(a, b)
+        try:
+            series = self._fetch(local_to_utc(x_range[0]), local_to_utc(x_range[1]))
+        except Exception as exc:  # a zoom that fails keeps the plot and says why in its title
+            log.warning("re-reading %s on zoom failed: %s", self._label, exc)
+            return plots.series_plot(self._first, label=self._label, color=self._color,
+                                     height=self._height, **self._axis).opts(title=str(exc))
         self.last = series
+        return self._plot(series)
+
+    def _first_plot(self) -> hv.Overlay:
+        """The plot of the first read, built once."""
+        self.last = self._first
+        if self._first_overlay is None:
+            self._first_overlay = self._plot(self._first)
+        return self._first_overlay
+
+    def _plot(self, series: Series) -> hv.Overlay:
         plot = plots.series_plot(series, label=self._label, color=self._color, height=self._height, **self._axis)
         if self._ylim is not None:
             plot = plot.opts(hv.opts.Curve(ylim=self._ylim))
