@@ -65,7 +65,19 @@ class DrawnGate:
             self._timeout = None
         waiting, self._waiting = self._waiting, []
         for callback in waiting:
-            self._doc.add_next_tick_callback(callback)
+            self._doc.add_next_tick_callback(self._while_open(callback))
+
+    def _while_open(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """``callback``, skipped if the page was closed meanwhile: a visitor who opened another page
+        right after the main plot waited ~0.5 s for the parts of the one they had left."""
+        def run() -> None:
+            session = getattr(self._doc.session_context, "session", None)
+            if session is not None and session.connection_count == 0:
+                log.debug("dashboard: page closed, a waiting part skipped")
+                return
+            callback()
+
+        return run
 
 
 _GATES: WeakKeyDictionary[Document, DrawnGate] = WeakKeyDictionary()

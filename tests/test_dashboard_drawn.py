@@ -70,3 +70,29 @@ def test_without_a_plot_the_fallback_releases_the_parts():
     fallback.callback()
     _run_ticks(doc)
     assert ran == ["message"]
+
+
+class _Session:
+    def __init__(self, connections: int) -> None:
+        self.connection_count = connections
+
+
+class _Context:
+    def __init__(self, connections: int) -> None:
+        self.session = _Session(connections)
+
+
+def test_parts_of_a_page_closed_meanwhile_are_skipped():
+    doc, _plot = _page()
+    ran: list[str] = []
+    after_drawn(doc, lambda: ran.append("energy"))
+    doc.callbacks.trigger_event(DocumentReady())
+    context = _Context(connections=0)  # the browser left (its websocket closed) before the part's turn
+    doc._session_context = lambda: context
+    _run_ticks(doc)
+    assert ran == []
+    after_drawn(doc, lambda: ran.append("alarms"))
+    context.session.connection_count = 1  # a page still open gets its part
+    doc.callbacks.trigger_event(DocumentReady())  # (released again, as after a switch)
+    _run_ticks(doc)
+    assert ran == ["alarms"]
