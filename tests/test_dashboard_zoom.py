@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 import holoviews as hv
 import numpy as np
+from bokeh.document import Document
+from bokeh.io.doc import patch_curdoc
 
 from core.results import Series
 from dashboard.views.base import ZoomSeries
@@ -32,12 +34,20 @@ def _counting_fetch(calls: list):
     return fetch
 
 
+def _render(zoom: ZoomSeries) -> None:
+    # A Document of its own: curdoc() in this process may still be a stopped browser-test session's
+    # destroyed Document (Panel deletes its theme), which the renderer would draw into.
+    own = Document()  # patch_curdoc keeps only a weak reference
+    with patch_curdoc(own):
+        hv.renderer("bokeh").get_plot(zoom.dmap)
+
+
 def test_first_render_reads_the_series_once():
     # HoloViews reports the plot's own initial extent through the RangeX stream right after the first
     # render; re-reading the core for it cost ~0.1-0.2 s per plot on every page and screen switch.
     calls: list = []
     zoom = ZoomSeries(_counting_fetch(calls), label="Power")
-    hv.renderer("bokeh").get_plot(zoom.dmap)
+    _render(zoom)
     zoom.dmap.event(x_range=tuple(np.datetime64(t) for t in zoom._span))  # the extent reported back
     assert len(calls) == 1, calls
 
@@ -45,7 +55,7 @@ def test_first_render_reads_the_series_once():
 def test_a_real_zoom_reads_the_window_again():
     calls: list = []
     zoom = ZoomSeries(_counting_fetch(calls), label="Power")
-    hv.renderer("bokeh").get_plot(zoom.dmap)
+    _render(zoom)
     a, b = zoom._span
     mid = a + (b - a) / 2
     zoom.dmap.event(x_range=(np.datetime64(a), np.datetime64(mid)))
