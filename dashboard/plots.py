@@ -216,11 +216,23 @@ def _number_js(decimals: int, lang: str) -> str:
             f"{{minimumFractionDigits: {decimals}, maximumFractionDigits: {decimals}}});")
 
 
+# Up to this many columns a heatmap is sent as it is: at most one column per screen pixel in a
+# desktop window's plot (~900 px wide at 1400 px), so the browser shows every column and redraws a
+# zoom without the server (daily SAT: 640 columns over the demo's 21 months). Beyond it, datashader
+# averages columns into pixels instead of the browser dropping some.
+NATIVE_MAX_COLUMNS = 800
+
+
+def native_columns(image: hv.Image) -> bool:
+    """Whether ``image`` is narrow enough to be drawn as it is (see NATIVE_MAX_COLUMNS)."""
+    return image.dimension_values(0, expanded=False).size <= NATIVE_MAX_COLUMNS
+
+
 def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, cmap: str = "viridis",
             symmetric: bool = False, height: int = 560, lang: str = "en",
             clim: tuple[float, float] | None = None, packs: tuple[int, ...] | None = None,
             annotations: list | None = None, on_tap=None) -> hv.Overlay:
-    """The image rasterized by datashader (again on every zoom), pack boundaries as lines.
+    """The image (rasterized by datashader when wider than NATIVE_MAX_COLUMNS), pack boundaries as lines.
 
     Rows are named P<pack>C<cell> on the axis at every zoom (ticks at pack starts when zoomed
     out, down to every cell when zoomed in) and in the hover, with the date (no clock time for
@@ -255,7 +267,10 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     # Ticks at multiples of a pack when zoomed out, of 10, 5, 2 or 1 cells when zoomed in.
     mantissas = sorted({m for m in (1, 2, 5, 10, 20, cpp // 2) if 1 <= m < cpp}) or [1]
     ticker = AdaptiveTicker(base=max(cpp, 2), mantissas=mantissas, min_interval=1, desired_num_ticks=6)
-    raster = rasterize(image, aggregator="mean", precompute=True).opts(
+    # Narrow images go to the browser whole and a zoom is drawn there at once; wider ones are
+    # rasterized by datashader to the plot's pixels, again on every zoom (a server round trip).
+    drawn = image if native_columns(image) else rasterize(image, aggregator="mean", precompute=True)
+    drawn = drawn.opts(
         cmap=cmap, colorbar=True, responsive=True, height=height, tools=["hover"], invert_yaxis=True,
         yticks=ticker, yformatter=CustomJSTickFormatter(code=_cell_name_js(cpp, "tick")),
         ylabel=tr("cell", lang), xlabel=tr("day_local" if daily else "time", lang),
@@ -273,9 +288,9 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     lines = [hv.HLine(p * cpp - 0.5).opts(color="white", line_width=1.5, line_dash="dashed")
              for p in shown[:-1]]
     if on_tap is not None:
-        # on the raster itself: a Tap on the product with the overlay below never reaches the figure
-        hv.streams.Tap(source=raster, x=None, y=None).add_subscriber(on_tap)
-    return raster * hv.Overlay(lines + list(annotations or []))
+        # on the image itself: a Tap on the product with the overlay below never reaches the figure
+        hv.streams.Tap(source=drawn, x=None, y=None).add_subscriber(on_tap)
+    return drawn * hv.Overlay(lines + list(annotations or []))
 
 
 def _colorbar(plot, title: str, lang: str) -> None:
@@ -423,7 +438,8 @@ def heatmap_annotations(events, alerts, *, cells_per_pack: int, rows: tuple[int,
     if boxes:
         frame = pd.DataFrame(boxes, columns=["x0", "y0", "x1", "y1", "what"])
         parts.append(hv.Rectangles(frame, ["x0", "y0", "x1", "y1"], ["what"]).opts(
-            fill_alpha=0, line_color=HEATMAP_ALERT_COLOR, line_width=1.5, tools=["hover"], hover_tooltips=what))
+            fill_alpha=0, line_color=HEATMAP_ALERT_COLOR, line_width=1.5, tools=["hover"], hover_tooltips=what,
+            apply_ranges=False))  # an alert of other days must not stretch the window to its days
     lines = []
     for e in events:
         y0, y1 = span(e.pack, None)
@@ -433,7 +449,8 @@ def heatmap_annotations(events, alerts, *, cells_per_pack: int, rows: tuple[int,
     if lines:
         frame = pd.DataFrame(lines, columns=["x0", "y0", "x1", "y1", "what"])
         parts.append(hv.Segments(frame, ["x0", "y0", "x1", "y1"], ["what"]).opts(
-            color=EVENT_COLOR, line_width=3, line_dash="dashed", tools=["hover"], hover_tooltips=what))
+            color=EVENT_COLOR, line_width=3, line_dash="dashed", tools=["hover"], hover_tooltips=what,
+            apply_ranges=False))
     return parts
 
 
