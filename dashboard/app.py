@@ -269,12 +269,13 @@ class Dashboard(pn.viewable.Viewer):
         return template
 
     def main_area(self) -> pn.viewable.Viewable:
-        """The screen, computed right after the page was served (while the browser loads its scripts).
+        """The screen, computed after the page was served, while the browser parses its scripts.
 
         Built in the page's own turn, it held the HTML back; deferred to the browser's "document
         ready" (Panel's defer_load), it started only after ~2 s of script loading, with the server
-        idle meanwhile. Computed in the session's next turn, it is usually in the document by the
-        time the browser asks for it.
+        idle meanwhile; computed in the session's next turn, it held back the scripts themselves
+        (dashboard.assets_first). Computed once they are fetched, it is usually in the document by
+        the time the browser asks for it.
         """
         section = lambda: pn.panel(self.main, loading_indicator=True, sizing_mode="stretch_width")  # noqa: E731
         if not self.defer:
@@ -287,7 +288,7 @@ class Dashboard(pn.viewable.Viewer):
             holder.objects = [section()]
             holder.param.update(loading=False, min_height=None)
 
-        session_later(fill)
+        session_later(fill, after_assets=True)
         return holder
 
 
@@ -350,6 +351,7 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
     """
     from panel.io.fastapi import add_applications
 
+    from dashboard.assets_first import count_asset_requests
     from dashboard.early import paint_early
     from dashboard.pulled import send_changes_after_pull
 
@@ -358,6 +360,7 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
     route = path if path.startswith("/") else "/" + path
     add_applications({route: lambda: safe_page(service)}, app=app, title=title)
     paint_early(app, route)  # the page's spinner is on screen before the session is built
+    count_asset_requests(app, route)  # a new page's screen is computed once its scripts are fetched
     _add_favicon(app)
 
 

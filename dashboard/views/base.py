@@ -73,9 +73,10 @@ class ViewBase(pn.viewable.Viewer):
         return holder
 
 
-def session_later(fn: Callable[[], None], *, after_drawn: bool = False) -> None:
+def session_later(fn: Callable[[], None], *, after_drawn: bool = False, after_assets: bool = False) -> None:
     """Run ``fn`` in a later turn of this session's server (``after_drawn``: once the browser has drawn
-    the screen's main plot, dashboard.drawn); outside a server session, at once.
+    the screen's main plot, dashboard.drawn; ``after_assets``: once the browser has fetched the page's
+    scripts, dashboard.assets_first); outside a server session, at once.
 
     A turn's changes go to the browser when it ends, so work split over turns arrives piece by piece.
     """
@@ -85,6 +86,7 @@ def session_later(fn: Callable[[], None], *, after_drawn: bool = False) -> None:
         return
     from panel.io.state import set_curdoc
 
+    from dashboard.assets_first import after_assets as when_fetched
     from dashboard.drawn import after_drawn as when_drawn
 
     def run() -> None:
@@ -96,6 +98,8 @@ def session_later(fn: Callable[[], None], *, after_drawn: bool = False) -> None:
 
     if after_drawn:
         when_drawn(doc, run)
+    elif after_assets:
+        when_fetched(doc, run)
     else:
         doc.add_next_tick_callback(run)
 

@@ -1,0 +1,82 @@
+"""Assets first: a new page's screen waits until the browser's requests for scripts are answered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bokeh.document import Document
+from bokeh.server.callbacks import TimeoutCallback
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from dashboard import assets_first
+from dashboard.assets_first import AssetTraffic, after_assets, count_asset_requests
+
+
+def test_requests_are_counted_while_in_flight():
+    traffic = AssetTraffic()
+    release = asyncio.Event()
+    seen: list[int] = []
+
+    async def slow_file(scope, receive, send) -> None:
+        seen.append(traffic.in_flight)
+        await release.wait()
+
+    async def run() -> None:
+        task = asyncio.create_task(traffic.wrap(slow_file)({"type": "http"}, None, None))
+        await asyncio.sleep(0)
+        assert traffic.in_flight == 1 and not traffic.quiet(time.monotonic() + 10)
+        release.set()
+        await task
+
+    asyncio.run(run())
+    assert seen == [1] and traffic.in_flight == 0
+    ended = traffic.last_activity_s
+    assert not traffic.quiet(ended)  # just ended: the browser may be about to ask for the next file
+    assert traffic.quiet(ended + assets_first.QUIET_S)
+
+
+def test_the_static_mounts_and_the_page_are_counted_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets_first, "TRAFFIC", AssetTraffic())
+    app = FastAPI()
+    app.get("/")(lambda: "page")
+    app.get("/healthz")(lambda: "ok")
+    app.mount("/static/extensions/panel", StaticFiles(directory=tmp_path))
+    app.mount("/static", StaticFiles(directory=tmp_path))
+    app.mount("/graphql", StaticFiles(directory=tmp_path))
+    assert count_asset_requests(app, "/") == 3
+    counted = {r.path for r in app.routes if getattr(r.app, "__qualname__", "").endswith("wrap.<locals>.counted")}
+    assert counted == {"/", "/static/extensions/panel", "/static"}
+
+
+def _timeouts(doc: Document) -> list[TimeoutCallback]:
+    return [cb for cb in doc.session_callbacks if isinstance(cb, TimeoutCallback)]
+
+
+def _fire(doc: Document) -> None:
+    for cb in _timeouts(doc):
+        doc.remove_timeout_callback(cb)
+        cb.callback()
+
+
+def test_the_screen_waits_while_assets_are_in_flight_and_runs_once_quiet():
+    doc, traffic, ran = Document(), AssetTraffic(), []
+    after_assets(doc, lambda: ran.append("screen"), traffic)
+    (first,) = _timeouts(doc)
+    assert first.timeout == int(assets_first.QUIET_S * 1000)
+    traffic.in_flight = 2  # the browser's burst of script requests
+    _fire(doc)
+    assert ran == [] and len(_timeouts(doc)) == 1  # checks again shortly
+    traffic.in_flight, traffic.last_activity_s = 0, time.monotonic() - 1.0
+    _fire(doc)
+    assert ran == ["screen"] and _timeouts(doc) == []
+
+
+def test_other_visitors_downloads_hold_the_screen_back_at_most_max_wait(monkeypatch):
+    monkeypatch.setattr(assets_first, "MAX_WAIT_S", 0.0)
+    doc, traffic, ran = Document(), AssetTraffic(), []
+    traffic.in_flight = 5
+    after_assets(doc, lambda: ran.append("screen"), traffic)
+    _fire(doc)
+    assert ran == ["screen"]
