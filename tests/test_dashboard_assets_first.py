@@ -60,17 +60,31 @@ def _fire(doc: Document) -> None:
         cb.callback()
 
 
-def test_the_screen_waits_while_assets_are_in_flight_and_runs_once_quiet():
+def test_the_screen_waits_while_assets_are_in_flight_and_runs_once_quiet(monkeypatch):
+    # long enough that a slow test machine does not reach them
+    monkeypatch.setattr(assets_first, "NO_REQUESTS_S", 60.0)
+    monkeypatch.setattr(assets_first, "MAX_WAIT_S", 60.0)
     doc, traffic, ran = Document(), AssetTraffic(), []
     after_assets(doc, lambda: ran.append("screen"), traffic)
     (first,) = _timeouts(doc)
     assert first.timeout == int(assets_first.QUIET_S * 1000)
-    traffic.in_flight = 2  # the browser's burst of script requests
+    _fire(doc)
+    assert ran == [] and len(_timeouts(doc)) == 1  # the page is out, its browser has not asked yet
+    traffic.in_flight, traffic.started = 2, 2  # the browser's burst of script requests
     _fire(doc)
     assert ran == [] and len(_timeouts(doc)) == 1  # checks again shortly
     traffic.in_flight, traffic.last_activity_s = 0, time.monotonic() - 1.0
     _fire(doc)
     assert ran == ["screen"] and _timeouts(doc) == []
+
+
+def test_a_browser_with_the_assets_cached_waits_only_no_requests_s(monkeypatch):
+    monkeypatch.setattr(assets_first, "NO_REQUESTS_S", 0.0)
+    doc, traffic, ran = Document(), AssetTraffic(), []
+    traffic.last_activity_s = time.monotonic() - 1.0  # the page's own response ended a while ago
+    after_assets(doc, lambda: ran.append("screen"), traffic)
+    _fire(doc)
+    assert ran == ["screen"]
 
 
 def test_other_visitors_downloads_hold_the_screen_back_at_most_max_wait(monkeypatch):
