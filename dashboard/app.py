@@ -215,15 +215,21 @@ class Dashboard(pn.viewable.Viewer):
         clear.on_click(lambda _e: s.param.update(date_from="", date_to=""))
         return [pn.pane.Markdown(f"**{tr('absolute_range', lang)}**", margin=(5, 10, 0, 10)), *out, clear]
 
-    @param.depends(*(f"state.{p}" for p in URL_PARAMS))
-    def theme_link(self):
+    def theme_link_html(self) -> str:
         """A plain link to the same page in the other theme (Panel reads ?theme= on load)."""
         dark = pn.config.theme == "dark"
         query = {p: getattr(self.state, p) for p in URL_PARAMS}
         query["theme"] = "default" if dark else "dark"
         label = tr("theme_light" if dark else "theme_dark", self.state.lang)
-        return pn.pane.HTML(f'<a class="theme-link" style="color: inherit; text-decoration: underline" '
-                            f'href="?{urlencode(query)}">{label}</a>', margin=(10, 10))
+        return (f'<a class="theme-link" style="color: inherit; text-decoration: underline" '
+                f'href="?{urlencode(query)}">{label}</a>')
+
+    def theme_link(self) -> pn.pane.HTML:
+        """The theme link, its address kept current in place (a new pane per change was built,
+        sent and drawn twice in every screen switch: once for the screen, once for the system)."""
+        link = pn.pane.HTML(self.theme_link_html(), margin=(10, 10))
+        self.state.param.watch(lambda *_: setattr(link, "object", self.theme_link_html()), list(URL_PARAMS))
+        return link
 
     # -- main area ------------------------------------------------------------------------
 
@@ -265,7 +271,7 @@ class Dashboard(pn.viewable.Viewer):
     def __panel__(self):
         template = FastTemplate(
             title=tr("title", self.state.lang), sidebar_width=280,
-            sidebar=[pn.panel(self.controls), pn.panel(self.theme_link)], main=[self.main_area()])
+            sidebar=[pn.panel(self.controls), self.theme_link()], main=[self.main_area()])
         return template
 
     def main_area(self) -> pn.viewable.Viewable:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 from bokeh.document import Document
@@ -30,7 +31,19 @@ def test_requests_are_counted_while_in_flight():
         release.set()
         await task
 
-    asyncio.run(run())
+    # a thread of its own: after the browser tests, Playwright's loop is running in this one
+    errors: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # noqa: BLE001 -- reported by the test below
+            errors.append(exc)
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(timeout=30)
+    assert not errors, errors
     assert seen == [1] and traffic.in_flight == 0
     ended = traffic.last_activity_s
     assert not traffic.quiet(ended)  # just ended: the browser may be about to ask for the next file

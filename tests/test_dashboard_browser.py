@@ -369,10 +369,15 @@ def test_compare_refuses_a_system_against_itself_and_labels_each_line(open_page)
 def test_dark_theme_link_switches_theme(open_page):
     p = open_page("?view=meter&system=m1&range=7d")
     p.find(".power-plot canvas")
-    p.find("a.theme-link").click()
+    p.page.get_by_role("button", name="1 month", exact=True).click()  # the link follows the page's state
+    from playwright.sync_api import expect
+
+    link = p.find("a.theme-link")
+    expect(link).to_have_attribute("href", re.compile(r"range=1m"), timeout=30_000)
+    link.click()
     p.page.wait_for_url(re.compile(r"theme=dark"))
     p.find(".power-plot canvas")
-    assert "range=7d" in p.page.url  # the state survives the reload
+    assert "range=1m" in p.page.url and "system=m1" in p.page.url  # the state survives the reload
     bg = p.page.evaluate("getComputedStyle(document.body).backgroundColor")
     r, g, b = (int(x) for x in re.findall(r"\d+", bg)[:3])
     assert r + g + b < 3 * 100, bg

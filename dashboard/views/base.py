@@ -20,6 +20,22 @@ from dashboard.timez import local_naive, local_to_utc
 log = logging.getLogger(__name__)
 
 
+class ScreenSection(pn.param.ParamMethod):
+    """A view method's part of the page that stands still while its screen is not on the page.
+
+    Panel re-evaluates a part on every change of what it depends on, with its spinner on and off
+    around it. When the page switches screens, the system changes too, and each part of the screen
+    being left did that for nothing (`guarded` skips it): two patches and ~70 ms each, 0.5 s of a
+    switch from the meter screen (measured).
+    """
+
+    def _replace_pane(self, *args, force=False):
+        owner = getattr(self.object, "__self__", None)
+        if not getattr(owner, "visible", True):
+            return
+        return super()._replace_pane(*args, force=force)
+
+
 class ViewBase(pn.viewable.Viewer):
     """Base of the screens; subclasses add @param.depends methods and a __panel__ layout."""
 
@@ -34,6 +50,12 @@ class ViewBase(pn.viewable.Viewer):
         name a system of another kind, and its work would delay the visible screen)."""
         return self.active and (not self.screen or self.state.view == self.screen)
 
+    def part(self, cls: type[ViewBase], **params) -> ViewBase:
+        """A view inside this one (same state, service and screen), retired with it."""
+        child = cls(state=self.state, service=self.service, screen=self.screen, active=self.active, **params)
+        self.param.watch(lambda event: setattr(child, "active", event.new), "active")
+        return child
+
     def info(self, system_id: str | None = None) -> SystemInfo:
         return self.service.system(system_id or self.state.system)
 
@@ -46,9 +68,13 @@ class ViewBase(pn.viewable.Viewer):
 
         ``defer`` fills the part in after the page is shown, so the first thing an operator
         looks at is not held back by everything below it. ``lazy`` builds it only once it is
-        on screen (a tab that is never opened costs nothing).
+        on screen (a tab that is never opened costs nothing). A part of a screen that is not on
+        the page stands still (ScreenSection).
         """
-        return pn.panel(fn, loading_indicator=True, defer_load=defer, lazy=lazy, **kwargs)
+        options = dict(loading_indicator=True, defer_load=defer, lazy=lazy, **kwargs)
+        if hasattr(fn, "__self__") and hasattr(fn, "_dinfo"):  # a view method declaring what it depends on
+            return ScreenSection(fn, **options)
+        return pn.panel(fn, **options)
 
     def later(self, fn: Callable, *, build: bool = False, min_height: int = 100, **kwargs) -> pn.Column:
         """A section computed in a later turn of the server than the screen's main plot.

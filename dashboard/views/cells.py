@@ -346,7 +346,7 @@ class CellView(ViewBase):
              pn.Column(self.cell_picker, tab(self.cell_viewer), sizing_mode="stretch_width")),
             dynamic=True, active=1 if self.state.surface else 0, sizing_mode="stretch_width",
             css_classes=["cell-tabs"])
-        detail = CellDetailView(state=self.state, service=self.service)
+        detail = self.part(CellDetailView)  # retired with this screen (it computed on after a switch)
         # the heatmap first; the cell detail and the tabs fill in after it was sent (ViewBase.later)
         return pn.Column(self.controls, self.section(self.heatmap), self.later(detail.detail),
                          self.later(lambda: tabs, build=True), sizing_mode="stretch_width")
