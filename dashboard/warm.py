@@ -15,10 +15,11 @@ log = logging.getLogger(__name__)
 
 
 def warm_up(service) -> float:
-    """Rasterize a synthetic heatmap and query one series per method; returns seconds spent.
+    """Render synthetic heatmaps (daily, and hourly wide enough to be rasterized) and query one
+    series per method; returns seconds spent.
 
-    The synthetic matrix has the shape of a real one (260 cells x 600 days, datetime columns)
-    so datashader compiles the same specialisations the cell view later uses.
+    The synthetic matrices have the shape of real ones (260 cells x 600 days or 1,600 hours,
+    datetime columns) so datashader compiles the same specialisations the cell view later uses.
     """
     t0 = time.perf_counter()
     hv.extension("bokeh", logo=False)
@@ -30,8 +31,14 @@ def warm_up(service) -> float:
                     columns=columns, values=values, unit="V")
     image = plots.heatmap_image(matrix, cells_per_pack=52, label="V")
     overlay = plots.heatmap(image, n_packs=5, cells_per_pack=52, title="warm-up")
-    hv.render(overlay, backend="bokeh")
-    _warm_zoom(image)
+    hv.render(overlay, backend="bokeh")  # sent whole (plots.NATIVE_MAX_COLUMNS)
+    # A wider one (hourly voltages) is rasterized by datashader: compile that path too.
+    hours = np.datetime64("2025-01-01T00:00") + np.arange(2 * plots.NATIVE_MAX_COLUMNS) * np.timedelta64(1, "h")
+    wide = Matrix(rows=matrix.rows, columns=tuple(f"{h}:00Z" for h in hours),
+                  values=3.45 + 0.01 * rng.standard_normal((260, hours.size)), unit="V")
+    wide_image = plots.heatmap_image(wide, cells_per_pack=52, label="V")
+    hv.render(plots.heatmap(wide_image, n_packs=5, cells_per_pack=52, title="warm-up"), backend="bokeh")
+    _warm_zoom(wide_image)
     try:
         _warm_service(service)
         _warm_page(service)
