@@ -229,6 +229,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "page_all": ("All", "Alle"),
     # cell detail and annotations (issue 14 items 3 and 6)
     "annotation": ("What", "Was"),
+    "more_alerts": ("(+{n} more)", "(+{n} weitere)"),
     "event_hover": ("Pack event {pack} on {day}: SAT step {step} mV", "Pack-Ereignis {pack} am {day}: SAT-Sprung {step} mV"),
     "annotation_legend_heatmap": ("{alert} outlined: cells or packs with an alert, over the days that raised it. "
                                   "{event} dashed: a pack event (a step of the pack's SAT). Hover for details; "

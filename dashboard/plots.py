@@ -399,11 +399,9 @@ def series_annotations(events, alerts, *, lang: str = "en") -> list:
     each says what it is on hover. Overlay them on any plot with a local time x axis."""
     what = [(tr("annotation", lang), "@what")]
     parts = []
-    spans = [a for a in alerts if a.first_day is not None and a.last_day is not None]
+    spans = merged_alert_spans(alerts, lang)
     if spans:
-        frame = pd.DataFrame({"start": [_day(a.first_day) for a in spans],
-                              "end": [_day(a.last_day) + np.timedelta64(1, "D") for a in spans],
-                              "what": [alert_text(a, lang) for a in spans]})
+        frame = pd.DataFrame(spans, columns=["start", "end", "what"])
         parts.append(hv.VSpans(frame, ["start", "end"], ["what"]).opts(
             color=ALERT_COLOR, alpha=0.10, tools=["hover"], hover_tooltips=what, apply_ranges=False))
     if events:
@@ -412,6 +410,32 @@ def series_annotations(events, alerts, *, lang: str = "en") -> list:
             color=EVENT_COLOR, line_dash="dashed", line_width=2, tools=["hover"], hover_tooltips=what,
             apply_ranges=False))
     return parts
+
+
+# Alerts named in one merged span's hover; the rest are counted.
+SPAN_ALERTS_NAMED = 4
+
+
+def merged_alert_spans(alerts, lang: str) -> list[tuple[np.datetime64, np.datetime64, str]]:
+    """(start, end, text) per run of overlapping alert days: one shade per run instead of one per
+    alert (dozens of alerts over the same fitted days stacked their transparency into a solid
+    red that hid the plot); the hover names the run's first alerts and counts the others."""
+    days = sorted((_day(a.first_day), _day(a.last_day) + np.timedelta64(1, "D"), alert_text(a, lang))
+                  for a in alerts if a.first_day is not None and a.last_day is not None)
+    runs: list[list] = []
+    for start, end, text in days:
+        if runs and start <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], end)
+            runs[-1][2].append(text)
+        else:
+            runs.append([start, end, [text]])
+    out = []
+    for start, end, texts in runs:
+        shown = "; ".join(texts[:SPAN_ALERTS_NAMED])
+        if len(texts) > SPAN_ALERTS_NAMED:
+            shown += " " + tr("more_alerts", lang, n=len(texts) - SPAN_ALERTS_NAMED)
+        out.append((start, end, shown))
+    return out
 
 
 def heatmap_annotations(events, alerts, *, cells_per_pack: int, rows: tuple[int, int], lang: str = "en") -> list:

@@ -77,17 +77,36 @@ def test_heatmap_annotations_outline_the_alerted_rows_of_the_shown_pack(service)
                                              rows=((q - 1) * cpp, q * cpp))
 
 
-def test_series_annotations_span_each_alerts_days(service):
+def test_series_annotations_shade_each_run_of_alert_days_once(service):
     alerts = [a for a in service.alerts(STEPPED) if a.first_day is not None]
     parts = plots.series_annotations(service.events(STEPPED), alerts, lang="de")
     (spans,) = [e for e in parts if isinstance(e, hv.VSpans)]
-    starts = spans.dimension_values("start")
-    ends = spans.dimension_values("end")
-    assert len(starts) == len(alerts)
-    for a, s, e in zip(alerts, starts, ends):
-        assert np.datetime64(s, "D") == a.first_day and np.datetime64(e, "D") == a.last_day + np.timedelta64(1, "D")
-    assert all("(" in t for t in spans.dimension_values("what"))  # label (severity): reason, in German
-    assert any(w in " ".join(spans.dimension_values("what")) for w in ("Warnung", "kritisch", "Hinweis"))
+    starts = [np.datetime64(s, "D") for s in spans.dimension_values("start")]
+    ends = [np.datetime64(e, "D") for e in spans.dimension_values("end")]
+    # Runs do not overlap (overlapping shades stacked into a solid red over the plot) ...
+    assert all(e0 < s1 for e0, s1 in zip(ends, starts[1:])), list(zip(starts, ends))
+    # ... and every alert's days lie in exactly one of them.
+    for a in alerts:
+        inside = [s <= a.first_day and a.last_day + np.timedelta64(1, "D") <= e for s, e in zip(starts, ends)]
+        assert sum(inside) == 1, a
+    texts = " ".join(spans.dimension_values("what"))
+    assert any(w in texts for w in ("Warnung", "kritisch", "Hinweis"))  # label (severity): reason, in German
+
+
+def test_overlapping_alerts_share_one_span_that_names_them():
+    from core.cells.alerts import Alert, AlertKind, Severity
+
+    def alert(cell, first, last):
+        return Alert(pack=1, cell=cell, kind=next(iter(AlertKind)), severity=Severity.WARNING, reason_en=f"r{cell}",
+                     reason_de=f"r{cell}", first_day=np.datetime64(first), last_day=np.datetime64(last))
+
+    many = [alert(c, "2025-01-01", "2025-03-01") for c in range(1, 8)] + [alert(9, "2025-02-15", "2025-04-01"),
+                                                                         alert(10, "2025-06-01", "2025-06-02")]
+    spans = plots.merged_alert_spans(many, "en")
+    assert [(str(np.datetime64(s, "D")), str(np.datetime64(e, "D"))) for s, e, _ in spans] == [("2025-01-01", "2025-04-02"), ("2025-06-01", "2025-06-03")]
+    first = spans[0][2]
+    assert first.count("P1C") == plots.SPAN_ALERTS_NAMED and first.endswith("(+4 more)"), first
+    assert spans[1][2].startswith("P1C10")
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
