@@ -126,7 +126,7 @@ class Dashboard(pn.viewable.Viewer):
             every = [s.id for s in self.service.systems()]
         except Exception:  # no store yet: the main area says so
             return
-        self._show_for_view()  # the system list of the screen's kind first: the choice must be one of them
+        self._show_for_view(ids)  # the system list of the screen's kind first: the choice must be one of them
         updates = {}
         if ids and self.state.system not in ids:
             updates["system"] = ids[0]
@@ -173,17 +173,19 @@ class Dashboard(pn.viewable.Viewer):
                    pn.widgets.TooltipIcon(value=tr("auto_refresh_help", lang))),
             sizing_mode="stretch_width")
 
-    def _show_for_view(self) -> None:
+    def _show_for_view(self, ids: list[str] | None = None) -> None:
         """Show the sidebar's inputs the screen uses, with the systems of its kind to choose from
-        (the fleet shows every system over its whole record; only Compare has a second system)."""
+        (``ids``, when the caller has them; the fleet shows every system over its whole record; only
+        Compare has a second system)."""
         select = getattr(self, "_system_select", None)
         if select is None:  # before the sidebar is built
             return
         view = self.state.view
-        try:
-            ids = [x.id for x in self.systems_for(view)]
-        except Exception:
-            ids = []
+        if ids is None:
+            try:
+                ids = [x.id for x in self.systems_for(view)]
+            except Exception:
+                ids = []
         select.param.update(options=ids or [self.state.system], visible=view != "fleet")
         self._other_select.visible = view == "compare"
         for widget in self._window_widgets:

@@ -166,8 +166,9 @@ class ZoomSeries:
         return abs(a - shown[0]) <= tol and abs(b - shown[1]) <= tol
 
     def _remember(self, a: datetime, b: datetime) -> None:
-        """Put a real zoom (not the plot's own extent reported back) in the URL."""
-        if self._state is not None and not self._is_shown(a, b):
+        """Put a real zoom in the URL (called only for one: _render returns first for the plot's own
+        extent reported back)."""
+        if self._state is not None:
             self._state.zoom = format_zoom(a, b)
 
     def _render(self, x_range=None) -> hv.Overlay:
