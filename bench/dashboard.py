@@ -237,6 +237,7 @@ def bench_dashboard(quick: bool) -> list[Row]:
                "meter": next(s.id for s in systems if s.kind == SystemKind.METER)}
         # start-up runs the warm-ups (fleet table, cell analyses, JIT): minutes on a loaded 2-core machine
         proc, base = start_server(store, Path(tmp) / "serve.log", startup_timeout_s=900.0)
+        started = time.perf_counter()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -279,6 +280,19 @@ def bench_dashboard(quick: bool) -> list[Row]:
                                     limit_s=3.0))
                 finally:
                     browser.close()
+            rows.append(Row(f"dashboard: `bess serve` peak RSS over all the visits above: {_peak_rss_mb(proc.pid)} "
+                            "(VmHWM); time: the whole run of visits", ours_s=time.perf_counter() - started))
         finally:
             stop_server(proc)
     return rows
+
+
+def _peak_rss_mb(pid: int) -> str:
+    """The process's peak resident set size (Linux VmHWM) as 'N MB', or 'unknown'."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return f"{int(line.split()[1]) // 1024} MB"
+    except OSError:
+        pass
+    return "unknown"
