@@ -76,7 +76,8 @@ class ViewBase(pn.viewable.Viewer):
             return ScreenSection(fn, **options)
         return pn.panel(fn, **options)
 
-    def later(self, fn: Callable, *, build: bool = False, min_height: int = 100, **kwargs) -> pn.Column:
+    def later(self, fn: Callable, *, build: bool = False, min_height: int = 100, drawn: bool = True,
+              **kwargs) -> pn.Column:
         """A section computed in a later turn of the server than the screen's main plot.
 
         The server sends what one callback changed when that callback ends: built in the same turn,
@@ -87,6 +88,9 @@ class ViewBase(pn.viewable.Viewer):
         Use it only below the main plot: a part filled in above it would push the plot down, away
         from where the user is pointing (a wheel zoom then lands on the wrong element).
         ``fn`` is a view method (a reactive section), or with ``build`` a function returning the part.
+        ``drawn=False``, for a part inside another one being filled in: two turns on instead, after
+        Panel has sent the enclosing part (its model update is a next-turn callback, queued when the
+        enclosing part is set), so the two come in turns of their own.
         """
         holder = pn.Column(sizing_mode="stretch_width", min_height=min_height, loading=True)
 
@@ -95,7 +99,10 @@ class ViewBase(pn.viewable.Viewer):
                 holder.objects = [fn() if build else self.section(fn, **kwargs)]
             holder.param.update(loading=False, min_height=None)
 
-        session_later(fill, after_drawn=True)
+        if drawn:
+            session_later(fill, after_drawn=True)
+        else:
+            session_later(lambda: session_later(fill))
         return holder
 
 

@@ -18,7 +18,7 @@ from dashboard.derive import (alerts_frame, degradation_frame, drift_frame, even
                               trends_frame)
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
-from dashboard.views.base import ViewBase, ZoomSeries, session_later
+from dashboard.views.base import ViewBase, ZoomSeries
 from dashboard.views.cell_detail import CellDetailView
 from dashboard.views.meter import _series_frame
 from dashboard.views.surface import surface_pane
@@ -347,17 +347,7 @@ class CellView(ViewBase):
         ]
         active = 1 if self.state.surface else 0
         title, content = contents[active]
-        holder = pn.Column(sizing_mode="stretch_width", min_height=100, loading=True)
-        contents[active] = (title, holder)
-
-        def fill() -> None:
-            if self.active:
-                holder.objects = [content]
-            holder.param.update(loading=False, min_height=None)
-
-        # Two turns on: Panel sends the tabs in the turn after this one (its model update is a
-        # next-turn callback queued once they are set), and the content must come after them.
-        session_later(lambda: session_later(fill))
+        contents[active] = (title, self.later(lambda: content, build=True, drawn=False))
         return pn.Tabs(*contents, dynamic=True, active=active, sizing_mode="stretch_width", css_classes=["cell-tabs"])
 
     def __panel__(self):
