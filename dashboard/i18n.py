@@ -121,7 +121,19 @@ _LABELS: dict[str, tuple[str, str]] = {
     "all_packs": ("All packs", "Alle Packs"),
     "sat_overview": ("SAT overview", "SAT-Übersicht"),
     "surface": ("SAT surface (cells x time)", "SAT-Fläche (Zellen x Zeit)"),
-    "show_surface": ("Show 3D surface", "3D-Fläche zeigen"),
+    "show_surface": ("Interactive 3D viewer (WebGL, reloads the page)",
+                     "Interaktiver 3D-Viewer (WebGL, lädt die Seite neu)"),
+    "surface_turn": ("Turn [°]", "Drehung [°]"),
+    "surface_tilt": ("Tilt [°]", "Neigung [°]"),
+    "surface_bin_from": ("Median of {k} days from", "Median über {k} Tage ab"),
+    "surface_picture_note": ("Drawn on the server: turn and tilt it with the sliders; the pointer names cell, "
+                             "day and SAT, a click opens the cell. Colours as in the heatmap (1st to 99th "
+                             "percentile; black below, magenta above). The interactive viewer turns with the "
+                             "mouse but needs WebGL: seconds to open on a computer without a graphics card.",
+                             "Auf dem Server gezeichnet: mit den Reglern drehen und neigen; der Zeiger nennt "
+                             "Zelle, Tag und SAT, ein Klick öffnet die Zelle. Farben wie in der Heatmap (1. bis "
+                             "99. Perzentil; schwarz darunter, magenta darüber). Der interaktive Viewer dreht "
+                             "mit der Maus, braucht aber WebGL: auf Rechnern ohne Grafikkarte Sekunden zum Öffnen."),
     "surface_reload": ("Loading the 3D viewer (the page reloads once) ...",
                        "Der 3D-Viewer wird geladen (die Seite lädt einmal neu) ..."),
     "surface_note_daily": ("One column per calendar day (Europe/Berlin); holes are days without SAT.",

@@ -204,13 +204,13 @@ def heatmap_legend(clim: tuple[float, float] | None, unit: str, lang: str, *, da
     return " ".join(parts)
 
 
-def _cell_name_js(cells_per_pack: int, var: str) -> str:
+def cell_name_js(cells_per_pack: int, var: str) -> str:
     """JavaScript turning a row coordinate (the variable ``var``: Bokeh's ``tick`` or ``value``) into 'P2C9'."""
     return (f"const cpp = {int(cells_per_pack)}; const r = Math.round({var});"
             " if (!isFinite(r) || r < 0) return ''; return 'P' + (Math.floor(r / cpp) + 1) + 'C' + (r % cpp + 1);")
 
 
-def _number_js(decimals: int, lang: str) -> str:
+def number_js(decimals: int, lang: str) -> str:
     locale = "de-DE" if lang == "de" else "en-US"
     return (f"return (value == null || !isFinite(value)) ? '–' : Number(value).toLocaleString('{locale}', "
             f"{{minimumFractionDigits: {decimals}, maximumFractionDigits: {decimals}}});")
@@ -251,13 +251,13 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     # A daily column is centred on its midnight: the hover names the nearest midnight's date (a plain
     # date format would show the day before over the left half of every column).
     day_js = "const d = new Date(Math.round(value / 86400000) * 86400000); return d.toISOString().slice(0, 10);"
-    formatters = {"$y": CustomJSHover(code=_cell_name_js(cpp, "value")),
+    formatters = {"$y": CustomJSHover(code=cell_name_js(cpp, "value")),
                   "$x": CustomJSHover(code=day_js) if daily else "datetime"}
     for i, d in enumerate(vdims):
         field = "@image" if i == 0 else f"@{{{d.name}}}"
         unit = f" {d.unit}" if d.unit else ""
         tooltips.append((f"{d.label}", f"{field}{{num}}{unit}"))
-        formatters[field] = CustomJSHover(code=_number_js(decimals.get(d.unit or "", 3), lang))
+        formatters[field] = CustomJSHover(code=number_js(decimals.get(d.unit or "", 3), lang))
     colorbar_title = f"{vdims[0].label}" + (f" [{vdims[0].unit}]" if vdims[0].unit else "")
     clipping = {"NaN": "transparent"}
     opts = {}
@@ -272,7 +272,7 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     drawn = image if native_columns(image) else rasterize(image, aggregator="mean", precompute=True)
     drawn = drawn.opts(
         cmap=cmap, colorbar=True, responsive=True, height=height, tools=["hover"], invert_yaxis=True,
-        yticks=ticker, yformatter=CustomJSTickFormatter(code=_cell_name_js(cpp, "tick")),
+        yticks=ticker, yformatter=CustomJSTickFormatter(code=cell_name_js(cpp, "tick")),
         ylabel=tr("cell", lang), xlabel=tr("day_local" if daily else "time", lang),
         hover_tooltips=tooltips, hover_formatters=formatters,
         # A hook: HoloViews sets the colour bar's title from the dimension after colorbar_opts.

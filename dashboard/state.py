@@ -55,7 +55,8 @@ class DashboardState(param.Parameterized):
     level = param.Selector(default="1d", objects=list(LEVELS),
                            doc="Pyramid level of the raw cell-voltage heatmap.")
     surface = param.Boolean(default=False,
-                            doc="Show the 3D SAT surface (only pages opened with it on load plotly.js).")
+                            doc="Draw the 3D SAT surface with the interactive WebGL viewer (only pages opened "
+                                "with it on load plotly.js); off: the server-drawn picture.")
     sel = param.String(default="", regex=r"^(P\d{1,3}C\d{1,4})?$",
                        doc="The cell opened in the cell view ('P2C9'; '' = none): a click on the heatmap or an alert.")
     day = param.String(default="", regex=r"^(\d{4}-\d{2}-\d{2})?$",

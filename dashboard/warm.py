@@ -39,6 +39,7 @@ def warm_up(service) -> float:
     wide_image = plots.heatmap_image(wide, cells_per_pack=52, label="V")
     hv.render(plots.heatmap(wide_image, n_packs=5, cells_per_pack=52, title="warm-up"), backend="bokeh")
     _warm_zoom(wide_image)
+    _warm_surface(matrix)
     try:
         _warm_service(service)
         _warm_page(service)
@@ -58,6 +59,18 @@ def _warm_zoom(image: hv.Image) -> None:
     for width in (300, 900):  # fewer and more pixels than data columns
         rasterize(image, aggregator="mean", precompute=True, dynamic=False, x_range=(t0 + span * 0.1, t1 - span * 0.2),
                   y_range=(50.5, 200.5), width=width, height=400)
+
+
+def _warm_surface(matrix: Matrix) -> None:
+    """Draw the 3D surface picture once: its Numba kernel compiles (or loads its cache) here."""
+    from bokeh.document import Document
+    from bokeh.io.doc import patch_curdoc
+
+    from dashboard.views.surface import surface_picture_pane
+
+    doc = Document()
+    with patch_curdoc(doc):  # the pane's plot is built as a page would build it, into a document of its own
+        surface_picture_pane(matrix, lang="en", cells_per_pack=52).get_root(doc)
 
 
 def _warm_service(service) -> None:

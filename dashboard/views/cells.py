@@ -21,7 +21,7 @@ from dashboard.state import HEATMAPS
 from dashboard.views.base import ViewBase, ZoomSeries
 from dashboard.views.cell_detail import CellDetailView
 from dashboard.views.meter import _series_frame
-from dashboard.views.surface import surface_pane
+from dashboard.views.surface import surface_pane, surface_picture_pane
 from dashboard.quantities import number_text
 from dashboard.tables import data_table
 from dashboard.widgets import csv_download, guarded, info_message
@@ -190,12 +190,14 @@ class CellView(ViewBase):
     @param.depends("state.system", "state.range", "state.lang", "state.surface")
     @guarded
     def surface(self):
-        if not self.state.surface:
-            return pn.pane.Markdown("")
-        if not self.plotly_ready:
+        """The 3D surface: drawn on the server at once, or by plotly.js when the page was opened for it."""
+        if self.state.surface and not self.plotly_ready:
             return info_message(tr("surface_reload", self.state.lang))
         m = sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window()))
-        return surface_pane(m, lang=self.state.lang)
+        if self.state.surface:
+            return surface_pane(m, lang=self.state.lang)
+        return surface_picture_pane(m, lang=self.state.lang, cells_per_pack=self.info().cells_per_pack,
+                                    on_open=lambda cell, day: self.state.param.update(sel=cell, day=day))
 
     # -- tables of the cell analytics --------------------------------------------------------
 
@@ -327,10 +329,11 @@ class CellView(ViewBase):
         lang = self.state.lang
         tab = lambda fn, **kw: self.section(fn, lazy=True, **kw)  # noqa: E731
         surface = pn.Column(
-            pn.widgets.Toggle.from_param(self.state.param.surface, name=tr("show_surface", lang), width=220,
-                                         css_classes=["surface-toggle"]),
             # The class sits on the section: the section swaps its content in place when toggled.
-            tab(self.surface, css_classes=["sat-surface"]), sizing_mode="stretch_width")
+            tab(self.surface, css_classes=["sat-surface"]),
+            pn.widgets.Toggle.from_param(self.state.param.surface, name=tr("show_surface", lang), width=380,
+                                         css_classes=["surface-toggle"]),
+            sizing_mode="stretch_width")
         degradation = pn.Column(
             pn.widgets.RadioButtonGroup.from_param(self.param.fit_method, options=["ols", "robust"]),
             tab(self.degradation), self.cell_picker, tab(self.fit), sizing_mode="stretch_width")
