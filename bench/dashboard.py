@@ -19,6 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 HEATMAP = ".cell-heatmap canvas"
+SURFACE = ".surface-picture canvas"  # the server-drawn 3D surface
 
 
 # The main plot of each screen (what the user came for); {bess}/{meter} are filled per store.
@@ -115,12 +116,28 @@ def _switch_s(browser, base: str, ids: dict, repeats: int) -> list[float]:
 
 
 def _surface_s(browser, base: str, ids: dict) -> float:
-    """Seconds from a click on "Show surface" (cell screen, SAT surface tab open) to the 3D plot drawn.
+    """Seconds from a click on the "SAT surface" tab (cell screen, page idle) to the server-drawn 3D
+    surface on screen, timed from the click event in the page (see _switch_s)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    frames: list[float] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda _payload: frames.append(time.perf_counter())))
+    try:
+        page.goto(base + "/" + SCREENS["cells"][0].format(**ids))
+        visible_at(page, HEATMAP)
+        _wait_quiet(page, frames)  # the tabs and the cell detail below the heatmap have arrived
+        tab = page.locator(".cell-tabs .bk-tab", has_text="SAT surface").first
+        tab.wait_for(state="visible")
+        page.evaluate(CLICK_AT_JS)
+        tab.click()
+        return visible_at(page, SURFACE) - page.evaluate("window.__clickAt") / 1000
+    finally:
+        page.close()
 
-    What a user does: the click reloads the page with plotly.js (only such pages carry its 4.6 MB)
-    and the surface is drawn. A page opened with surface=true would have the tab open already,
-    so a tab click there times nothing.
-    """
+
+def _webgl_surface_s(browser, base: str, ids: dict) -> float:
+    """Seconds from a click on the interactive viewer's toggle (SAT surface tab open) to plotly.js's
+    surface drawn: the page reloads with plotly.js (only such pages carry its 4.6 MB), then draws in
+    WebGL (software GL here: no GPU)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(base + "/" + SCREENS["cells"][0].format(**ids))
@@ -273,11 +290,14 @@ def bench_dashboard(quick: bool) -> list[Row]:
                         rows.append(Row(f"dashboard: cell heatmap ({what}) after a wheel zoom: {how}, median of "
                                         f"{len(rerenders)}", ours_s=statistics.median(rerenders),
                                         target="< 300 ms", limit_s=0.3))
-                    surfaces = [_surface_s(browser, base, ids) for _ in range(max(1, repeats // 2))]
-                    rows.append(Row(f"dashboard: 3D SAT surface, 'Show surface' click to plot drawn (page reloads with "
-                                    f"plotly.js), median of "
-                                    f"{len(surfaces)}", ours_s=statistics.median(surfaces), target="< 3 s",
-                                    limit_s=3.0))
+                    surfaces = [_surface_s(browser, base, ids) for _ in range(repeats)]
+                    rows.append(Row(f"dashboard: 3D SAT surface (drawn on the server), click on its tab to the "
+                                    f"surface on screen, median of {len(surfaces)}",
+                                    ours_s=statistics.median(surfaces), target="< 3 s", limit_s=3.0))
+                    webgl = [_webgl_surface_s(browser, base, ids) for _ in range(max(1, repeats // 2))]
+                    rows.append(Row(f"dashboard: 3D SAT surface in the interactive WebGL viewer (opt-in toggle: "
+                                    f"the page reloads with plotly.js, software GL), median of {len(webgl)}",
+                                    ours_s=statistics.median(webgl)))
                 finally:
                     browser.close()
             rows.append(Row(f"dashboard: `bess serve` peak RSS over all the visits above: {_peak_rss_mb(proc.pid)} "

@@ -276,7 +276,7 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
         ylabel=tr("cell", lang), xlabel=tr("day_local" if daily else "time", lang),
         hover_tooltips=tooltips, hover_formatters=formatters,
         # A hook: HoloViews sets the colour bar's title from the dimension after colorbar_opts.
-        hooks=[lambda plot, _element: _colorbar(plot, colorbar_title, lang)],
+        hooks=[lambda plot, _element: colorbar_in_language(plot, colorbar_title, lang)],
         title=title, symmetric=symmetric and clim is None, clipping_colors=clipping,
         **tick_formats(lang, y_number=False),
         # Bokeh reports a wheel zoom to the server only once the plot has been still for
@@ -293,7 +293,7 @@ def heatmap(image: hv.Image, *, n_packs: int, cells_per_pack: int, title: str, c
     return drawn * hv.Overlay(lines + list(annotations or []))
 
 
-def _colorbar(plot, title: str, lang: str) -> None:
+def colorbar_in_language(plot, title: str, lang: str) -> None:
     """The colour bar's title and, in German, its tick labels (set after HoloViews has set its own)."""
     bar = plot.handles.get("colorbar")
     if bar is None:

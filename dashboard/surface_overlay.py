@@ -71,6 +71,7 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
     xs = np.arange(value.shape[1]) * s + s / 2
     ys = HEIGHT_PX - (np.arange(value.shape[0])[::-1] * s + s / 2)
     sat = hv.Dimension("sat", label=tr("sat", lang), unit=unit or None)
+    bar_title = f"{sat.label} [{unit}]" if unit else sat.label
     image = hv.Image((xs, ys, value, cell, day), kdims=["px", "py"], vdims=[sat, "cell", "day"])
     day_js = "const d = new Date(Math.round(value) * 86400000); return d.toISOString().slice(0, 10);"
     when = tr("day", lang) if bins.days_per_bin == 1 else tr("surface_bin_from", lang, k=bins.days_per_bin)
@@ -82,7 +83,7 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
     return image.opts(cmap="viridis", clim=clim, alpha=0.0, colorbar=True, tools=["hover"],
                       hover_tooltips=tooltips, hover_formatters=formatters,
                       clipping_colors={"NaN": "transparent", "min": plots.BELOW_COLOR, "max": plots.ABOVE_COLOR},
-                      colorbar_opts={"title": f"{sat.label} [{unit}]" if unit else sat.label})
+                      hooks=[lambda plot, _element: plots.colorbar_in_language(plot, bar_title, lang)])
 
 
 def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: str, lang: str,

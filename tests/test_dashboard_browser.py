@@ -169,9 +169,53 @@ def test_cell_view_renders_heatmap_analytics_and_raw_viewer(open_page):
     p.find(".cell-viewer canvas")
     p.shot("cells")
     p.open_tab("SAT surface")
+    p.find(".surface-picture canvas")  # drawn on the server: no reload, no WebGL
     p.find(".surface-toggle")
-    # plotly.js is only on pages opened with the surface on.
+    # plotly.js is only on pages opened with the interactive viewer on.
     assert not p.page.locator("script[src*=plotly]").count()
+    p.assert_clean()
+
+
+@pytest.mark.parametrize("lang, cell_word, decimal", [("en", "Cell", "."), ("de", "Zelle", ",")])
+def test_surface_picture_names_the_cell_under_the_pointer_turns_and_opens_on_click(open_page, lang, cell_word,
+                                                                                  decimal):
+    p = open_page(f"?view=cells&system=ZHPESS232A230002&range=all&lang={lang}")
+    p.find(".cell-heatmap canvas")
+    p.open_tab("SAT-Fläche" if lang == "de" else "SAT surface")
+    canvas = p.find(".surface-picture canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    tip = p.page.locator(".bk-tooltip-content").filter(has_text=cell_word)
+    # the surface fills the middle of the picture (the box's centre is on it from any side)
+    for fx, fy in ((0.45, 0.55), (0.5, 0.5), (0.4, 0.6), (0.55, 0.45)):
+        p.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            tip.first.wait_for(state="visible", timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 -- try the next point
+            continue
+    text = tip.first.inner_text()
+    assert re.search(cell_word + r":?\s+P[1-5]C([1-9]|[1-4]\d|5[0-2])\b", text), text
+    assert re.search(r"\d{4}-\d{2}-\d{2}", text), text
+    assert re.search(r"3" + re.escape(decimal) + r"\d{4} V", text), text  # SAT with its unit, locale decimal
+    p.shot(f"cells_surface_picture_{lang}")
+    # a turn redraws the picture on the server (slider released): the canvas's pixels change
+    before = canvas.screenshot()
+    handle = p.page.locator(".surface-turn .noUi-handle").first
+    hb = handle.bounding_box()
+    p.page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+    p.page.mouse.down()
+    p.page.mouse.move(hb["x"] + 120, hb["y"] + hb["height"] / 2, steps=5)
+    p.page.mouse.up()
+    for _ in range(50):
+        if canvas.screenshot() != before:
+            break
+        p.page.wait_for_timeout(200)
+    assert canvas.screenshot() != before, "the turned surface was not redrawn"
+    # a click on the surface opens that cell (state.sel and its day go into the URL)
+    p.page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    p.page.wait_for_url(re.compile(r"sel=P\d+C\d+.*day=\d{4}-\d{2}-\d{2}|day=\d{4}-\d{2}-\d{2}.*sel=P\d+C\d+"),
+                        timeout=15_000)
     p.assert_clean()
 
 
