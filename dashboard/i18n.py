@@ -123,6 +123,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "surface": ("SAT surface (cells x time)", "SAT-Fläche (Zellen x Zeit)"),
     "show_surface": ("Interactive 3D viewer (WebGL, reloads the page)",
                      "Interaktiver 3D-Viewer (WebGL, lädt die Seite neu)"),
+    "surface_too_small": ("The surface needs at least two days and two cells; choose a longer range.",
+                          "Die Fläche braucht mindestens zwei Tage und zwei Zellen; wählen Sie einen längeren "
+                          "Zeitraum."),
     "surface_turn": ("Turn [°]", "Drehung [°]"),
     "surface_tilt": ("Tilt [°]", "Neigung [°]"),
     "surface_bin_from": ("Median of {k} days from", "Median über {k} Tage ab"),

@@ -39,7 +39,7 @@ def warm_up(service) -> float:
     wide_image = plots.heatmap_image(wide, cells_per_pack=52, label="V")
     hv.render(plots.heatmap(wide_image, n_packs=5, cells_per_pack=52, title="warm-up"), backend="bokeh")
     _warm_zoom(wide_image)
-    _warm_surface(matrix)
+    _warm_surface(Matrix(rows=matrix.rows, columns=tuple(str(d) for d in days), values=values, unit="V"))
     try:
         _warm_service(service)
         _warm_page(service)
@@ -62,7 +62,8 @@ def _warm_zoom(image: hv.Image) -> None:
 
 
 def _warm_surface(matrix: Matrix) -> None:
-    """Draw the 3D surface picture once: its Numba kernel compiles (or loads its cache) here."""
+    """Draw the 3D surface picture once: its Numba kernel compiles (or loads its cache) here.
+    ``matrix`` has local days as columns, as the cell view's SAT matrix."""
     from bokeh.document import Document
     from bokeh.io.doc import patch_curdoc
 

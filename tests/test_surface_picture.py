@@ -175,3 +175,9 @@ def test_the_pane_builds_one_plot_whose_tap_reaches_the_picture_and_whose_hover_
     taps[0].event(x=1.0, y=1.0)
     assert len(opened) == 1, "the picture's centre shows the surface, its corner nothing"
     assert opened[0][0] in m.rows and opened[0][1].startswith("2024-")
+
+
+def test_one_day_is_too_little_for_a_surface_and_says_so():
+    m = _matrix(n_days=1)
+    pane = surface_picture_pane(m, lang="en", cells_per_pack=10)
+    assert "at least two days" in pane.object

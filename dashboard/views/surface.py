@@ -100,6 +100,8 @@ def surface_picture_pane(matrix: Matrix, *, lang: str, cells_per_pack: int,
     bins, n_days = _bins(matrix)
     if bins is None:
         return info_message(tr("no_data", lang))
+    if min(bins.values.shape) < 2:  # a surface is drawn between neighbouring days and cells
+        return info_message(tr("surface_too_small", lang))
     return pn.panel(SurfacePicture(matrix, bins, n_days, lang=lang, cells_per_pack=cells_per_pack, on_open=on_open))
 
 
