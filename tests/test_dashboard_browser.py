@@ -624,6 +624,7 @@ def test_dark_theme_text_meets_wcag_aa_contrast(open_page, query, selector):
     ("cells", f"?view=cells&system={STEPPED}&heatmap=deviation&range=all", ".cell-heatmap canvas"),
     ("cell_detail", f"?view=cells&system={STEPPED}&heatmap=deviation&range=all&pack=2&sel=P2C43",
      ".cell-raw-day canvas"),
+    ("cells_surface", "?view=cells&system=ZHPESS232A230002&range=all", ".cell-heatmap canvas"),
 ])
 def test_readme_screenshots(browser, base_url, name, query, selector):
     """The README's pictures of the main screens, from the demo; BESS_SCREENSHOTS=1 (make screenshots)
@@ -634,6 +635,9 @@ def test_readme_screenshots(browser, base_url, name, query, selector):
         p.find(selector)
         if name == "cell_detail":
             p.find(".cell-detail").scroll_into_view_if_needed()
+        if name == "cells_surface":  # the server-drawn 3D surface, from its tab
+            p.open_tab("SAT surface")
+            p.find(".surface-picture canvas").scroll_into_view_if_needed()
         p.page.wait_for_timeout(1500)  # let the last renders settle
         out = (DOC_SHOTS if os.environ.get("BESS_SCREENSHOTS") == "1" else ARTIFACTS / "screenshots") / f"{name}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
