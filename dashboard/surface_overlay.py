@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import holoviews as hv
 
-from dashboard import plots
+from dashboard import cell_heatmap
 from dashboard.i18n import tr
 from dashboard.numbers import format_number
 from dashboard.surface_picture import BOX_X, BOX_Y, BOX_Z, Picture, View, render
@@ -30,7 +30,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 def surface_picture(bins: DayBins, clim: tuple[float, float], view: View) -> Picture:
     """The bins' surface seen from ``view``, outliers beyond ``clim`` in the heatmap's outlier colours."""
     return render(bins.values, clim, viridis_rgb(), width=WIDTH_PX, height=HEIGHT_PX, view=view,
-                  below=_rgb(plots.BELOW_COLOR), above=_rgb(plots.ABOVE_COLOR))
+                  below=_rgb(cell_heatmap.BELOW_COLOR), above=_rgb(cell_heatmap.ABOVE_COLOR))
 
 
 def _plot_xy(picture: Picture, x, y, z) -> tuple[np.ndarray, np.ndarray]:
@@ -77,13 +77,13 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
     when = tr("day", lang) if bins.days_per_bin == 1 else tr("surface_bin_from", lang, k=bins.days_per_bin)
     tooltips = [(tr("cell", lang), "@{cell}{name}"), (when, "@{day}{date}"),
                 (f"{sat.label}", "@image{num}" + (f" {unit}" if unit else ""))]
-    formatters = {"@{cell}": CustomJSHover(code=plots.cell_name_js(cells_per_pack, "value")),
+    formatters = {"@{cell}": CustomJSHover(code=cell_heatmap.cell_name_js(cells_per_pack, "value")),
                   "@{day}": CustomJSHover(code=day_js),
-                  "@image": CustomJSHover(code=plots.number_js(4, lang))}
+                  "@image": CustomJSHover(code=cell_heatmap.number_js(4, lang))}
     return image.opts(cmap="viridis", clim=clim, alpha=0.0, colorbar=True, tools=["hover"],
                       hover_tooltips=tooltips, hover_formatters=formatters,
-                      clipping_colors={"NaN": "transparent", "min": plots.BELOW_COLOR, "max": plots.ABOVE_COLOR},
-                      hooks=[lambda plot, _element: plots.colorbar_in_language(plot, bar_title, lang)])
+                      clipping_colors={"NaN": "transparent", "min": cell_heatmap.BELOW_COLOR, "max": cell_heatmap.ABOVE_COLOR},
+                      hooks=[lambda plot, _element: cell_heatmap.colorbar_in_language(plot, bar_title, lang)])
 
 
 def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: str, lang: str,

@@ -9,7 +9,7 @@ import holoviews as hv
 import numpy as np
 
 from core.results import Matrix
-from dashboard import plots
+from dashboard import cell_heatmap
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,15 @@ def warm_up(service) -> float:
     values = 3.45 + 0.01 * rng.standard_normal((260, len(columns)))
     matrix = Matrix(rows=tuple(f"P{p}C{c}" for p in range(1, 6) for c in range(1, 53)),
                     columns=columns, values=values, unit="V")
-    image = plots.heatmap_image(matrix, cells_per_pack=52, label="V")
-    overlay = plots.heatmap(image, n_packs=5, cells_per_pack=52, title="warm-up")
-    hv.render(overlay, backend="bokeh")  # sent whole (plots.NATIVE_MAX_COLUMNS)
+    image = cell_heatmap.heatmap_image(matrix, cells_per_pack=52, label="V")
+    overlay = cell_heatmap.heatmap(image, n_packs=5, cells_per_pack=52, title="warm-up")
+    hv.render(overlay, backend="bokeh")  # sent whole (cell_heatmap.NATIVE_MAX_COLUMNS)
     # A wider one (hourly voltages) is rasterized by datashader: compile that path too.
-    hours = np.datetime64("2025-01-01T00:00") + np.arange(2 * plots.NATIVE_MAX_COLUMNS) * np.timedelta64(1, "h")
+    hours = np.datetime64("2025-01-01T00:00") + np.arange(2 * cell_heatmap.NATIVE_MAX_COLUMNS) * np.timedelta64(1, "h")
     wide = Matrix(rows=matrix.rows, columns=tuple(f"{h}:00Z" for h in hours),
                   values=3.45 + 0.01 * rng.standard_normal((260, hours.size)), unit="V")
-    wide_image = plots.heatmap_image(wide, cells_per_pack=52, label="V")
-    hv.render(plots.heatmap(wide_image, n_packs=5, cells_per_pack=52, title="warm-up"), backend="bokeh")
+    wide_image = cell_heatmap.heatmap_image(wide, cells_per_pack=52, label="V")
+    hv.render(cell_heatmap.heatmap(wide_image, n_packs=5, cells_per_pack=52, title="warm-up"), backend="bokeh")
     _warm_zoom(wide_image)
     _warm_surface(Matrix(rows=matrix.rows, columns=tuple(str(d) for d in days), values=values, unit="V"))
     try:
@@ -85,8 +85,8 @@ def _warm_service(service) -> None:
     bess = [s for s in systems if s.packs]
     if bess:
         m = service.cell_matrix(bess[0].id, level="1d")
-        image = plots.heatmap_image(m, cells_per_pack=bess[0].cells_per_pack, label="V")
-        hv.render(plots.heatmap(image, n_packs=bess[0].packs, cells_per_pack=bess[0].cells_per_pack,
+        image = cell_heatmap.heatmap_image(m, cells_per_pack=bess[0].cells_per_pack, label="V")
+        hv.render(cell_heatmap.heatmap(image, n_packs=bess[0].packs, cells_per_pack=bess[0].cells_per_pack,
                                 title="warm-up"), backend="bokeh")
 
 

@@ -149,20 +149,20 @@ def test_soh_trend_is_shown_only_when_significant(service):
 
 
 def test_heatmap_colours_are_clipped_robustly_and_the_legend_says_how():
-    from dashboard import plots
+    from dashboard import cell_heatmap
 
     rng = np.random.default_rng(3)
     sat = 3.45 + 0.01 * rng.standard_normal((260, 300))
     sat[17] = 4.2  # one outlier cell
-    lo, hi = plots.robust_clim(sat)
+    lo, hi = cell_heatmap.robust_clim(sat)
     inside = (sat >= lo) & (sat <= hi)
     assert not inside[17].any()  # the outlier gets its own colour ...
     assert np.delete(inside, 17, axis=0).mean() > 0.97  # ... the other 259 cells use the scale
     assert hi - lo < 0.1 < 4.2 - 3.45
-    lo_s, hi_s = plots.robust_clim(sat - 3.45, symmetric=True)
+    lo_s, hi_s = cell_heatmap.robust_clim(sat - 3.45, symmetric=True)
     assert lo_s == -hi_s
-    assert plots.robust_clim(np.full((3, 3), np.nan)) is None
-    legend = plots.heatmap_legend((3.4271, 3.4813), "V", "de", daily=True)
+    assert cell_heatmap.robust_clim(np.full((3, 3), np.nan)) is None
+    legend = cell_heatmap.heatmap_legend((3.4271, 3.4813), "V", "de", daily=True)
     assert "3,427 bis 3,481 V" in legend and "magenta" in legend and "keine SAT" in legend
 
 

@@ -11,7 +11,7 @@ from bokeh.io.doc import patch_curdoc
 from core.cells.alerts import Alert, AlertKind, Severity
 from core.cells.events import PackEvent
 from core.results import Matrix
-from dashboard import plots
+from dashboard import cell_heatmap, plots
 
 hv.extension("bokeh", logo=False)
 
@@ -26,8 +26,8 @@ def _matrix(days: int, first: str = "2025-06-01") -> Matrix:
 
 
 def _heatmap(m: Matrix, annotations=None) -> hv.Overlay:
-    image = plots.heatmap_image(m, cells_per_pack=CPP, label="SAT")
-    return plots.heatmap(image, n_packs=PACKS, cells_per_pack=CPP, title="t", annotations=annotations)
+    image = cell_heatmap.heatmap_image(m, cells_per_pack=CPP, label="SAT")
+    return cell_heatmap.heatmap(image, n_packs=PACKS, cells_per_pack=CPP, title="t", annotations=annotations)
 
 
 def _figure(overlay: hv.Overlay):
@@ -41,19 +41,19 @@ def _image_layer(overlay) -> hv.Element | hv.DynamicMap:
 
 
 def test_a_daily_heatmap_is_sent_whole_and_zoomed_by_the_browser():
-    overlay = _heatmap(_matrix(plots.NATIVE_MAX_COLUMNS))
+    overlay = _heatmap(_matrix(cell_heatmap.NATIVE_MAX_COLUMNS))
     assert not isinstance(overlay, hv.DynamicMap)  # no datashader operation to re-run on a zoom
     fig = _figure(overlay)
     (image,) = [r for r in fig.renderers if type(getattr(r, "glyph", None)).__name__ == "Image"]
-    assert image.data_source.data["image"][0].shape == (CPP * PACKS, plots.NATIVE_MAX_COLUMNS)
+    assert image.data_source.data["image"][0].shape == (CPP * PACKS, cell_heatmap.NATIVE_MAX_COLUMNS)
 
 
 def test_a_wider_heatmap_is_rasterized_by_datashader():
-    overlay = _heatmap(_matrix(plots.NATIVE_MAX_COLUMNS + 1))
+    overlay = _heatmap(_matrix(cell_heatmap.NATIVE_MAX_COLUMNS + 1))
     assert isinstance(overlay, hv.DynamicMap)  # the raster re-computed on every zoom
     fig = _figure(overlay)
     (image,) = [r for r in fig.renderers if type(getattr(r, "glyph", None)).__name__ == "Image"]
-    assert image.data_source.data["image"][0].shape[1] <= plots.NATIVE_MAX_COLUMNS + 1
+    assert image.data_source.data["image"][0].shape[1] <= cell_heatmap.NATIVE_MAX_COLUMNS + 1
 
 
 def test_annotations_outside_the_window_do_not_stretch_it():

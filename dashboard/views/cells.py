@@ -13,7 +13,7 @@ import panel as pn
 import param
 
 from core.results import Matrix
-from dashboard import plots
+from dashboard import cell_heatmap, plots
 from dashboard.derive import (alerts_frame, degradation_frame, drift_frame, events_frame, health_frame, sat_to_matrix,
                               trends_frame)
 from dashboard.i18n import tr
@@ -96,13 +96,13 @@ class CellView(ViewBase):
         if self.state.heatmap == "sat":
             # The hover shows beside each SAT the deviation the deviation heatmap shows.
             extra = {"deviation": (self._deviation_like(m), tr("deviation", lang), "mV")}
-        image = plots.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra,
+        image = cell_heatmap.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra,
                                     first_row=first_row)
-        clim = plots.robust_clim(m.values, symmetric=symmetric)
+        clim = cell_heatmap.robust_clim(m.values, symmetric=symmetric)
         analysis_packs = (pack,) if pack else None
         notes = plots.heatmap_annotations(self._events(), self._alerts(), cells_per_pack=info.cells_per_pack,
                                           rows=(first_row, first_row + len(m.rows)), lang=lang)
-        plot = plots.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
+        plot = cell_heatmap.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
                              title=f"{tr('heatmap', lang)}: {label}" + (f" – P{pack}" if pack else ""),
                              cmap=cmap, symmetric=symmetric, lang=lang, clim=clim, packs=analysis_packs,
                              annotations=notes,
@@ -110,7 +110,7 @@ class CellView(ViewBase):
                              on_tap=functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
                                                       n_rows=info.packs * info.cells_per_pack,
                                                       daily=self.state.heatmap != "raw"))
-        text = plots.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw")
+        text = cell_heatmap.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw")
         legend = pn.pane.Markdown(f"{text} {plots.annotation_legend(lang, heatmap=True)}",
                                   css_classes=["heatmap-legend"], sizing_mode="stretch_width")
         download = csv_download(lambda: _matrix_frame(m), f"{self.state.system}_{self.state.heatmap}.csv",

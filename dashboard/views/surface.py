@@ -9,7 +9,7 @@ import numpy as np
 import panel as pn
 
 from core.results import Matrix
-from dashboard import plots
+from dashboard import cell_heatmap
 from dashboard.i18n import tr
 from dashboard.surface_overlay import HEIGHT_PX, WIDTH_PX, surface_overlay, surface_picture, surface_rgb
 from dashboard.surface_picture import Picture, View
@@ -36,7 +36,7 @@ class SurfacePicture:
                  on_open: Callable[[str, str], None] | None = None):
         self.matrix, self.bins, self.n_days, self.lang = matrix, bins, n_days, lang
         self.cells_per_pack, self.on_open = cells_per_pack, on_open
-        clim = plots.robust_clim(bins.values)
+        clim = cell_heatmap.robust_clim(bins.values)
         if clim is None:  # every value the same: a flat surface in the middle of a small range
             v = float(np.nanmedian(bins.values))
             clim = (v - 0.001, v + 0.001)
