@@ -64,6 +64,21 @@ class Page:
         """Click a tab of the cell view (its content is built only now)."""
         self.page.locator(".cell-tabs .bk-tab", has_text=label).first.click()
 
+    def hover_tip(self, canvas, has_text: str, points, until: str | None = None) -> str:
+        """Move over ``canvas`` at the fractions ``points`` of its box until a tooltip with
+        ``has_text`` (and matching the regex ``until``, if given) shows; the tooltip's text."""
+        box = canvas.bounding_box()
+        tip = self.page.locator(".bk-tooltip-content").filter(has_text=has_text)
+        for fx, fy in points:
+            self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            try:
+                tip.first.wait_for(state="visible", timeout=5_000)
+            except Exception:  # noqa: BLE001 -- try the next point
+                continue
+            if until is None or re.search(until, tip.first.inner_text()):
+                break
+        return tip.first.inner_text()
+
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"dashboard_{name}.png"))
@@ -185,16 +200,8 @@ def test_surface_picture_names_the_cell_under_the_pointer_turns_and_opens_on_cli
     canvas = p.find(".surface-picture canvas")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    tip = p.page.locator(".bk-tooltip-content").filter(has_text=cell_word)
     # the surface fills the middle of the picture (the box's centre is on it from any side)
-    for fx, fy in ((0.45, 0.55), (0.5, 0.5), (0.4, 0.6), (0.55, 0.45)):
-        p.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-        try:
-            tip.first.wait_for(state="visible", timeout=5_000)
-            break
-        except Exception:  # noqa: BLE001 -- try the next point
-            continue
-    text = tip.first.inner_text()
+    text = p.hover_tip(canvas, cell_word, ((0.45, 0.55), (0.5, 0.5), (0.4, 0.6), (0.55, 0.45)))
     assert re.search(cell_word + r":?\s+P[1-5]C([1-9]|[1-4]\d|5[0-2])\b", text), text
     assert re.search(r"\d{4}-\d{2}-\d{2}", text), text
     assert re.search(r"3" + re.escape(decimal) + r"\d{4} V", text), text  # SAT with its unit, locale decimal
@@ -241,18 +248,9 @@ def test_surface_toggle_reloads_the_page_with_plotly(open_page):
 def test_cell_heatmap_hover_names_the_cell_date_and_values_with_units(open_page, lang, cell_word, decimal):
     p = open_page(f"?view=cells&system=ZHPESS232A230002&heatmap=sat&range=all&lang={lang}")
     canvas = p.find(".cell-heatmap canvas")
-    box = canvas.bounding_box()
-    tip = p.page.locator(".bk-tooltip-content").filter(has_text=cell_word)
     # Move over the plot area until a tooltip with a value shows (the first pixels may be an empty day).
-    for fx, fy in ((0.5, 0.5), (0.6, 0.3), (0.4, 0.7), (0.7, 0.6)):
-        p.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-        try:
-            tip.first.wait_for(state="visible", timeout=5_000)
-        except Exception:  # noqa: BLE001 -- try the next point
-            continue
-        if re.search(r"\d" + re.escape(decimal) + r"\d{3} V", tip.first.inner_text()):
-            break
-    text = tip.first.inner_text()
+    text = p.hover_tip(canvas, cell_word, ((0.5, 0.5), (0.6, 0.3), (0.4, 0.7), (0.7, 0.6)),
+                       until=r"\d" + re.escape(decimal) + r"\d{3} V")
     assert re.search(cell_word + r":?\s+P[1-5]C([1-9]|[1-4]\d|5[0-2])\b", text), text
     assert re.search(r"\d{4}-\d{2}-\d{2}(?!\s*\d{2}:\d{2})", text), text  # a date, no clock time
     assert re.search(r"-?\d+" + re.escape(decimal) + r"\d{3} V", text), text  # SAT with its unit
