@@ -147,7 +147,8 @@ def _webgl_surface_s(browser, base: str, ids: dict) -> float:
         toggle.wait_for(state="visible", timeout=120_000)
         t0 = time.time()
         toggle.click()
-        page.wait_for_url("**surface=true**", wait_until="commit", timeout=120_000)  # the reload: the old page's clock ends here
+        # the reload: the old page's clock ends here
+        page.wait_for_url("**surface=true**", wait_until="commit", timeout=120_000)
         return visible_at(page, ".sat-surface .js-plotly-plot") - t0
     finally:
         page.close()

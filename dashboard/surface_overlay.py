@@ -82,13 +82,15 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
                   "@image": CustomJSHover(code=cell_heatmap.number_js(4, lang))}
     return image.opts(cmap="viridis", clim=clim, alpha=0.0, colorbar=True, tools=["hover"],
                       hover_tooltips=tooltips, hover_formatters=formatters,
-                      clipping_colors={"NaN": "transparent", "min": cell_heatmap.BELOW_COLOR, "max": cell_heatmap.ABOVE_COLOR},
+                      clipping_colors={"NaN": "transparent", "min": cell_heatmap.BELOW_COLOR,
+                                       "max": cell_heatmap.ABOVE_COLOR},
                       hooks=[lambda plot, _element: cell_heatmap.colorbar_in_language(plot, bar_title, lang)])
 
 
 def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: str, lang: str,
           dark: bool) -> hv.Overlay:
-    """The base edges nearest the viewer with day and cell labels, and a SAT scale on a back corner."""
+    """The base edges nearest the viewer with day and pack labels, and a SAT scale on the base
+    corner furthest left on screen."""
     colour = "#dddddd" if dark else "#444444"
     hx, hy, hz = BOX_X / 2, BOX_Y / 2, BOX_Z / 2
     n_cols, n_rows = bins.values.shape[1], bins.values.shape[0]
