@@ -47,14 +47,17 @@ def surface_rgb(picture: Picture) -> hv.RGB:
 
 
 def surface_overlay(picture: Picture, bins: DayBins, clim: tuple[float, float], *, cells_per_pack: int,
-                    unit: str, lang: str, dark: bool = False) -> hv.Overlay:
+                    unit: str, lang: str, first_row: int = 0, dark: bool = False) -> hv.Overlay:
     """What goes over the picture: its hover layer (cell, day, SAT) with the colour bar, and base-edge
-    axes with labels."""
-    return _hover_layer(picture, bins, clim, cells_per_pack=cells_per_pack, unit=unit, lang=lang) * \
-        _axes(picture, bins, clim, cells_per_pack=cells_per_pack, unit=unit, lang=lang, dark=dark)
+    axes with labels. ``first_row``: the system row of the bins' first row (cells keep their names)."""
+    return _hover_layer(picture, bins, clim, cells_per_pack=cells_per_pack, first_row=first_row, unit=unit,
+                        lang=lang) * \
+        _axes(picture, bins, clim, cells_per_pack=cells_per_pack, first_row=first_row, unit=unit, lang=lang,
+              dark=dark)
 
 
-def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: str, lang: str) -> hv.Image:
+def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, first_row: int, unit: str,
+                 lang: str) -> hv.Image:
     """An invisible image over the picture whose hover names the cell, the bin's day and the SAT.
 
     It also carries the colour bar (same colour map and range as the picture)."""
@@ -67,7 +70,7 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
     drawn = row >= 0
     first_day = bins.first_days.astype("datetime64[D]").astype(np.int64)
     day = np.where(drawn, first_day[np.clip(col, 0, None)], np.nan).astype(np.float32)  # days since 1970
-    cell = np.where(drawn, row, np.nan).astype(np.float32)
+    cell = np.where(drawn, row + first_row, np.nan).astype(np.float32)  # system row: the name's arithmetic
     xs = np.arange(value.shape[1]) * s + s / 2
     ys = HEIGHT_PX - (np.arange(value.shape[0])[::-1] * s + s / 2)
     sat = hv.Dimension("sat", label=tr("sat", lang), unit=unit or None)
@@ -87,7 +90,7 @@ def _hover_layer(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, 
                       hooks=[lambda plot, _element: cell_heatmap.colorbar_in_language(plot, bar_title, lang)])
 
 
-def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: str, lang: str,
+def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, first_row: int, unit: str, lang: str,
           dark: bool) -> hv.Overlay:
     """The base edges nearest the viewer with day and pack labels, and a SAT scale on the base
     corner furthest left on screen."""
@@ -122,9 +125,13 @@ def _axes(picture: Picture, bins: DayBins, clim, *, cells_per_pack: int, unit: s
         day = bins.first_days[c].astype("datetime64[D]").item()
         label(x, y_front, -hz, day.strftime(date_fmt), away=(0, np.sign(y_front) * push, 0))
     cpp = max(int(cells_per_pack), 1)
-    for r in range(0, n_rows, cpp):
+    # a label at each pack's first row (one pack shown: its first row and a few of its cells)
+    step = cpp if n_rows > cpp else max(1, cpp // 4)
+    for r in range(0, n_rows, step):
         y = (r / max(n_rows - 1, 1) - 0.5) * BOX_Y
-        label(x_front, y, -hz, f"P{r // cpp + 1}", away=(np.sign(x_front) * push, 0, 0))
+        system_row = r + first_row
+        name = f"P{system_row // cpp + 1}" + (f"C{system_row % cpp + 1}" if step < cpp else "")
+        label(x_front, y, -hz, name, away=(np.sign(x_front) * push, 0, 0))
     for frac in (0.0, 0.5, 1.0):
         v = clim[0] + frac * (clim[1] - clim[0])
         label(x_back, y_back, -hz + frac * BOX_Z, format_number(v, lang, decimals=3), left_px=30)

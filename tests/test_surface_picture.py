@@ -182,3 +182,25 @@ def test_one_day_is_too_little_for_a_surface_and_says_so():
     m = _matrix(n_days=1)
     pane = surface_picture_pane(m, lang="en", cells_per_pack=10)
     assert "at least two days" in pane.object
+
+
+def test_one_pack_keeps_its_cells_system_rows_and_names():
+    """With the pack selector on pack 2, the hover's row numbers are the system's (the formatter
+    turns them into P2C<n>), the click names P2 cells, and the axis names the pack's cells."""
+    m = _matrix()
+    pack2 = Matrix(rows=m.rows[10:], columns=m.columns, values=m.values[10:], unit="V")
+    opened = []
+    pane = surface_picture_pane(pack2, lang="en", cells_per_pack=10, first_row=10,
+                                on_open=lambda *a: opened.append(a))
+    doc = Document()
+    with patch_curdoc(doc):
+        pane.get_root(doc)
+    overlay = pane.objects[1].object.last
+    cells = overlay.get(1).dimension_values("cell")
+    assert np.nanmin(cells) == 10 and np.nanmax(cells) == 19
+    texts = set(overlay.get(3).dimension_values("text"))  # picture, hover, edges, labels
+    assert {"P2C1", "P2C3"} <= texts and not any(t.startswith("P1") for t in texts), texts
+    taps = [s for d in _maps_under(pane.objects[1].object) for s in hv.streams.Stream.registry.get(d, [])
+            if isinstance(s, hv.streams.Tap)]
+    taps[0].event(x=WIDTH_PX / 2, y=HEIGHT_PX / 2)
+    assert opened and opened[0][0].startswith("P2C")

@@ -187,16 +187,19 @@ class CellView(ViewBase):
         if self.state.surface and not self.plotly_ready and pn.state.location is not None:
             pn.state.location.reload = True
 
-    @param.depends("state.system", "state.range", "state.lang", "state.surface")
+    @param.depends("state.system", "state.range", "state.lang", "state.surface", "state.pack")
     @guarded
     def surface(self):
-        """The 3D surface: drawn on the server at once, or by plotly.js when the page was opened for it."""
+        """The 3D surface (of the chosen pack, as the heatmap): drawn on the server at once, or by
+        plotly.js when the page was opened for it."""
         if self.state.surface and not self.plotly_ready:
             return info_message(tr("surface_reload", self.state.lang))
-        m = sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window()))
+        m, first_row = _pack_rows(sat_to_matrix(self.service.sat_matrix(self.state.system, *self.window())),
+                                  self.state.pack)
         if self.state.surface:
             return surface_pane(m, lang=self.state.lang)
         return surface_picture_pane(m, lang=self.state.lang, cells_per_pack=self.info().cells_per_pack,
+                                    first_row=first_row,
                                     on_open=lambda cell, day: self.state.param.update(sel=cell, day=day))
 
     # -- tables of the cell analytics --------------------------------------------------------

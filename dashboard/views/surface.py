@@ -33,9 +33,9 @@ class SurfacePicture:
     """
 
     def __init__(self, matrix: Matrix, bins: DayBins, n_days: int, *, lang: str, cells_per_pack: int,
-                 on_open: Callable[[str, str], None] | None = None):
+                 first_row: int = 0, on_open: Callable[[str, str], None] | None = None):
         self.matrix, self.bins, self.n_days, self.lang = matrix, bins, n_days, lang
-        self.cells_per_pack, self.on_open = cells_per_pack, on_open
+        self.cells_per_pack, self.first_row, self.on_open = cells_per_pack, first_row, on_open
         clim = cell_heatmap.robust_clim(bins.values)
         if clim is None:  # every value the same: a flat surface in the middle of a small range
             v = float(np.nanmedian(bins.values))
@@ -74,8 +74,8 @@ class SurfacePicture:
 
         def over(azimuth: int, elevation: int) -> hv.Overlay:
             return surface_overlay(self.picture(azimuth, elevation), self.bins, self.clim,
-                                   cells_per_pack=self.cells_per_pack, unit=self.matrix.unit, lang=self.lang,
-                                   dark=dark)
+                                   cells_per_pack=self.cells_per_pack, first_row=self.first_row,
+                                   unit=self.matrix.unit, lang=self.lang, dark=dark)
 
         # On release (value_throttled): a drag does not queue a render per step. Two maps: the click
         # (Tap) is taken from the picture's own map (on an overlay's map it never arrives).
@@ -94,15 +94,17 @@ class SurfacePicture:
                          note, sizing_mode="stretch_width")
 
 
-def surface_picture_pane(matrix: Matrix, *, lang: str, cells_per_pack: int,
+def surface_picture_pane(matrix: Matrix, *, lang: str, cells_per_pack: int, first_row: int = 0,
                          on_open: Callable[[str, str], None] | None = None) -> pn.viewable.Viewable:
-    """The server-drawn surface of ``matrix`` (SurfacePicture), or a note when there is nothing to draw."""
+    """The server-drawn surface of ``matrix`` (SurfacePicture), or a note when there is nothing to draw.
+    ``first_row`` is the system row of the matrix's first row (one pack shown: cells keep their names)."""
     bins, n_days = _bins(matrix)
     if bins is None:
         return info_message(tr("no_data", lang))
     if min(bins.values.shape) < 2:  # a surface is drawn between neighbouring days and cells
         return info_message(tr("surface_too_small", lang))
-    return pn.panel(SurfacePicture(matrix, bins, n_days, lang=lang, cells_per_pack=cells_per_pack, on_open=on_open))
+    return pn.panel(SurfacePicture(matrix, bins, n_days, lang=lang, cells_per_pack=cells_per_pack,
+                                   first_row=first_row, on_open=on_open))
 
 
 def surface_pane(matrix: Matrix, *, lang: str) -> pn.viewable.Viewable:
