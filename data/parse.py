@@ -113,7 +113,10 @@ def parse_file(path: Path, spec: SignalSpec, *, fast: bool = True) -> ParsedFile
         parsed = _parse_plain(path, data, sn, spec, line0)
         if parsed is not None:
             return parsed
-    raw = _read_strings(data, sn.delimiter)
+    try:
+        raw = _read_strings(data, sn.delimiter)
+    except csv.Error as exc:  # beyond what Polars and the csv module can read: a problem, not a crash
+        return _fatal(path, f"unreadable CSV: {exc}")
     if raw.width < 2:
         return _fatal(path, f"only one column {raw.columns}; need timestamp and value")
     if raw.height == 0:
@@ -247,7 +250,9 @@ def _read_strings(data: bytes, sep: str) -> pl.DataFrame:
 
 def _read_strings_slow(data: bytes, sep: str) -> pl.DataFrame:
     text = data.decode("utf-8-sig", errors="replace").replace("\x00", "")
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    # newline="": a lone CR (a line end, or a stray one inside a field) is the csv module's to
+    # judge; without it csv.reader raises "new-line character seen in unquoted field".
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         return pl.DataFrame()

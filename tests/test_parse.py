@@ -378,3 +378,13 @@ def test_times_outside_the_plausible_window_are_dropped_and_reported(tmp_path):
     lo, hi = plausible_window_ms()
     assert lo == PLAUSIBLE_FROM_MS == int(utc(2000, 1, 1).timestamp() * 1000)
     assert hi > datetime.now(timezone.utc).timestamp() * 1000
+
+
+def test_a_stray_carriage_return_is_read_not_raised(tmp_path):
+    """Found by the fuzz test in CI: a stray quote, then a lone CR inside a field. The csv fallback
+    raised "new-line character seen in unquoted field"; now the file gets a reason, as any other."""
+    from tests.test_reliability_fuzz import check_outcome
+
+    p = parse_text(tmp_path, b'timestamp,value\n2024-03-30 00:00:00,0"\n2024-03-30 00:00:00,\r0')
+    check_outcome(p, "com_ap")
+    assert p.fatal and "value" in p.fatal
