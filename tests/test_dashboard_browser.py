@@ -244,6 +244,17 @@ def test_surface_toggle_reloads_the_page_with_plotly(open_page):
     p.assert_clean()
 
 
+def test_surface_picture_follows_the_pack_selector(open_page):
+    p = open_page("?view=cells&system=ZHPESS232A230002&range=all&pack=3")
+    p.find(".cell-heatmap canvas")
+    p.open_tab("SAT surface")
+    canvas = p.find(".surface-picture canvas")
+    canvas.scroll_into_view_if_needed()
+    text = p.hover_tip(canvas, "Cell", ((0.45, 0.55), (0.5, 0.5), (0.4, 0.6), (0.55, 0.45)))
+    assert re.search(r"Cell:?\s+P3C\d+\b", text), text  # only pack 3's cells, by their system names
+    p.assert_clean()
+
+
 @pytest.mark.parametrize("lang, cell_word, decimal", [("en", "Cell", "."), ("de", "Zelle", ",")])
 def test_cell_heatmap_hover_names_the_cell_date_and_values_with_units(open_page, lang, cell_word, decimal):
     p = open_page(f"?view=cells&system=ZHPESS232A230002&heatmap=sat&range=all&lang={lang}")
