@@ -38,7 +38,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -109,9 +109,11 @@ def signal_relpath(system_id: str, level: str, signal: str) -> str:
 
 
 def _utc(t: datetime) -> datetime:
+    """``t`` in UTC. Any aware datetime is accepted: Polars refuses to compare a zone such as
+    Europe/Berlin (ZoneInfo) with the store's UTC column, so it is converted here."""
     if t.tzinfo is None:
         raise ValueError(f"timestamp {t!r} has no time zone; the store speaks UTC-aware datetimes")
-    return t
+    return t.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,24 @@ def test_split_exports_of_one_signal_are_merged(fleet, tmp_path):
     assert names == ["m1_com_ap_2024-05.csv", "m1_com_ap_part2.csv"]
 
 
+def test_read_range_takes_any_aware_datetime(fleet, tmp_path):
+    """A Europe/Berlin window reads the same rows as its UTC twin (Polars refused a ZoneInfo
+    datetime against the UTC column); a naive one is refused with the reason."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    run([fleet], tmp_path / "store")
+    snap = open_snapshot(tmp_path / "store")
+    raw = snap.read_range("m1", "raw", "com_ap")
+    start_utc, end_utc = raw["ts"][10], raw["ts"][40]
+    berlin = ZoneInfo("Europe/Berlin")
+    local = snap.read_range("m1", "raw", "com_ap", start_utc.astimezone(berlin), end_utc.astimezone(berlin))
+    utc = snap.read_range("m1", "raw", "com_ap", start_utc.astimezone(timezone.utc), end_utc.astimezone(timezone.utc))
+    assert local.height == 30 and local.equals(utc)
+    with pytest.raises(ValueError, match="no time zone"):
+        snap.read_range("m1", "raw", "com_ap", datetime(2024, 5, 1))
+
+
 def test_cell_matrix_reads_only_the_asked_cells(fleet, tmp_path):
     make_fleet(fleet, cells=(5, 52), days=1)  # overwrite: 260 cells, one day
     run([fleet], tmp_path / "store")
