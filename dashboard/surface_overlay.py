@@ -20,10 +20,11 @@ def viridis_rgb() -> np.ndarray:
     """Bokeh's Viridis256 as uint8 (256, 3): the heatmap's colour map."""
     from bokeh.palettes import Viridis256
 
-    return np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in Viridis256], dtype=np.uint8)
+    return np.array([_rgb(h) for h in Viridis256], dtype=np.uint8)
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
+    """'#rrggbb' as three 0-255 integers."""
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 

@@ -87,7 +87,7 @@ def _warm_service(service) -> None:
         m = service.cell_matrix(bess[0].id, level="1d")
         image = cell_heatmap.heatmap_image(m, cells_per_pack=bess[0].cells_per_pack, label="V")
         hv.render(cell_heatmap.heatmap(image, n_packs=bess[0].packs, cells_per_pack=bess[0].cells_per_pack,
-                                title="warm-up"), backend="bokeh")
+                                       title="warm-up"), backend="bokeh")
 
 
 def _warm_page(service) -> None:

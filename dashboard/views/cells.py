@@ -97,19 +97,19 @@ class CellView(ViewBase):
             # The hover shows beside each SAT the deviation the deviation heatmap shows.
             extra = {"deviation": (self._deviation_like(m), tr("deviation", lang), "mV")}
         image = cell_heatmap.heatmap_image(m, cells_per_pack=info.cells_per_pack, label=label, extra=extra,
-                                    first_row=first_row)
+                                           first_row=first_row)
         clim = cell_heatmap.robust_clim(m.values, symmetric=symmetric)
         analysis_packs = (pack,) if pack else None
         notes = plots.heatmap_annotations(self._events(), self._alerts(), cells_per_pack=info.cells_per_pack,
                                           rows=(first_row, first_row + len(m.rows)), lang=lang)
         plot = cell_heatmap.heatmap(image, n_packs=info.packs, cells_per_pack=info.cells_per_pack,
-                             title=f"{tr('heatmap', lang)}: {label}" + (f" – P{pack}" if pack else ""),
-                             cmap=cmap, symmetric=symmetric, lang=lang, clim=clim, packs=analysis_packs,
-                             annotations=notes,
-                             # a click on a cell opens it (state.sel, in the URL) on the clicked day
-                             on_tap=functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
-                                                      n_rows=info.packs * info.cells_per_pack,
-                                                      daily=self.state.heatmap != "raw"))
+                                    title=f"{tr('heatmap', lang)}: {label}" + (f" – P{pack}" if pack else ""),
+                                    cmap=cmap, symmetric=symmetric, lang=lang, clim=clim, packs=analysis_packs,
+                                    annotations=notes,
+                                    # a click on a cell opens it (state.sel, in the URL) on the clicked day
+                                    on_tap=functools.partial(self._open_cell, cells_per_pack=info.cells_per_pack,
+                                                             n_rows=info.packs * info.cells_per_pack,
+                                                             daily=self.state.heatmap != "raw"))
         text = cell_heatmap.heatmap_legend(clim, m.unit, lang, daily=self.state.heatmap != "raw")
         legend = pn.pane.Markdown(f"{text} {plots.annotation_legend(lang, heatmap=True)}",
                                   css_classes=["heatmap-legend"], sizing_mode="stretch_width")
