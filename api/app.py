@@ -74,7 +74,8 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
     ``cors_origins`` defaults to $BESS_CORS_ORIGINS, ``allowed_hosts`` (Host header names) to loopback
     plus $BESS_ALLOWED_HOSTS, ``shed`` (the GraphQL request queue) to $BESS_MAX_ACTIVE/$BESS_MAX_QUEUE.
     ``warm`` compiles the kernels at startup, then runs each of ``warm_ups`` (e.g. the dashboard's);
-    ``freeze_heap`` then calls freeze_startup_heap (for a serving process only).
+    ``freeze_heap`` then calls freeze_startup_heap (for a serving process only); with ``warm``, the
+    coroutine functions in ``app.state.after_warm_up`` (added by whoever needs the app) run last.
     """
     if not isinstance(service, QueryService):
         service = QueryService(service)
@@ -94,6 +95,12 @@ def create_app(service: QueryService | str | Path | None = None, *, token: str |
                     log.warning("warm-up %s failed", getattr(extra, "__qualname__", extra), exc_info=True)
         if freeze_heap:
             freeze_startup_heap()
+        if warm:  # async steps that need the app (e.g. the dashboard serving its page once); not frozen
+            for step in getattr(_app.state, "after_warm_up", ()):
+                try:
+                    await step()
+                except Exception:  # noqa: BLE001 -- as above
+                    log.warning("start-up step %s failed", getattr(step, "__qualname__", step), exc_info=True)
         yield
 
     app = FastAPI(title="BESS-OS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import holoviews as hv
 import panel as pn
@@ -17,7 +17,7 @@ from data.glossary import SystemKind
 from dashboard.i18n import tr
 from dashboard.page import FastTemplate
 from dashboard.state import (RANGES, URL_PARAMS, VIEWS, DashboardState, quiet_link_echo, state_from_request,
-                             sync_url)
+                             sync_url, url_flag)
 from dashboard.drawn import watch_page
 from dashboard.views.base import session_later
 from dashboard.widgets import error_message, info_message
@@ -63,6 +63,13 @@ def page_extensions(state: DashboardState) -> tuple[str, ...]:
     """
     # Any screen: a link with surface=true may open on another screen and switch to the cells later.
     return ("tabulator", "plotly") if state.surface else ("tabulator",)
+
+
+def page_kind(query: bytes) -> bool:
+    """What tells pages with other scripts apart (dashboard.early): whether the query asks for the
+    WebGL surface, as state_from_request reads it (page_extensions)."""
+    values = parse_qs(query.decode("utf-8", errors="replace")).get("surface")
+    return bool(values) and url_flag(values[0])
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -367,7 +374,9 @@ def add_dashboard(app, service, *, path: str = "/", title: str = "BESS-OS") -> N
     send_changes_after_pull()
     route = path if path.startswith("/") else "/" + path
     add_applications({route: lambda: safe_page(service)}, app=app, title=title)
-    paint_early(app, route)  # the page's spinner is on screen before the session is built
+    early = paint_early(app, route, page_kind)  # the page's spinner is on screen before the session is built
+    # after the warm-ups (api.app.create_app): the first visitor's page gets its scripts early too
+    app.state.after_warm_up = [*getattr(app.state, "after_warm_up", []), lambda: early.prime(route)]
     count_asset_requests(app, route)  # a new page's screen is computed once its scripts are fetched
     _add_favicon(app)
 

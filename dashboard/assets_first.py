@@ -6,11 +6,16 @@ scripts (Bokeh, Panel, Tabulator), which this same event loop serves: computing 
 away held them back by the whole computation (0.4-0.8 s measured on the meter page), and the
 browser, which can do nothing before its scripts arrive, sat idle meanwhile. Served first, they
 arrive within tens of milliseconds and the browser parses them while the server computes.
+
+When dashboard.early has sent the scripts before the page was built (and waited here, until_fetched,
+for the browser to fetch them), the screen is computed in the turn after the build.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from contextvars import ContextVar
 from typing import Callable
 
 from bokeh.document import Document
@@ -58,6 +63,27 @@ class AssetTraffic:
 
 
 TRAFFIC = AssetTraffic()
+# Set while a page is built whose browser has already fetched the scripts (dashboard.early sent them
+# before the build): its screen need not wait for them (after_assets runs it in the next turn).
+FETCHED_BEFORE_BUILD: ContextVar[bool] = ContextVar("FETCHED_BEFORE_BUILD", default=False)
+
+
+async def until_fetched(started_before: int, expected: int, *, own: int = 1,
+                        traffic: AssetTraffic | None = None) -> None:
+    """Wait, serving other requests meanwhile, until the browser has fetched the ``expected`` files it
+    was sent the tags of: that many requests came after ``started_before`` and none but the caller's
+    ``own`` (the page's GET) is in flight; or none came or ended for NO_REQUESTS_S (its cache had
+    them); at most MAX_WAIT_S. (Counted, not waited out: Chrome may hold the next request back for
+    longer than QUIET_S while a stylesheet loads.)"""
+    traffic = traffic or TRAFFIC
+    start_s = time.monotonic()
+    while True:
+        now_s = time.monotonic()
+        idle = traffic.in_flight <= own
+        asked_all = traffic.started - started_before >= expected
+        if (idle and (asked_all or now_s - traffic.last_activity_s >= NO_REQUESTS_S)) or now_s - start_s >= MAX_WAIT_S:
+            return
+        await asyncio.sleep(CHECK_MS / 1000)
 
 
 def count_asset_requests(app, page_path: str) -> int:
@@ -77,7 +103,11 @@ def count_asset_requests(app, page_path: str) -> int:
 def after_assets(doc: Document, callback: Callable[[], None], traffic: AssetTraffic = TRAFFIC) -> None:
     """Run ``callback`` in a later turn of ``doc``'s session (called while the page is built), once
     asset requests have come and none has been in flight for QUIET_S; when none come, after
-    NO_REQUESTS_S; at most MAX_WAIT_S from now."""
+    NO_REQUESTS_S; at most MAX_WAIT_S from now. In the next turn when they were fetched before the
+    build (FETCHED_BEFORE_BUILD)."""
+    if FETCHED_BEFORE_BUILD.get():
+        doc.add_next_tick_callback(callback)
+        return
     start_s, started_before = time.monotonic(), traffic.started
 
     def check() -> None:

@@ -129,6 +129,11 @@ def quiet_link_echo(raw_search: str) -> None:
     pn.state.onload(correct)
 
 
+def url_flag(raw: str) -> bool:
+    """A yes/no URL parameter's value (surface=true, refresh=0)."""
+    return raw.lower() in ("true", "1")
+
+
 def state_from_request(state: DashboardState) -> list[str]:
     """Apply the page request's query before anything renders; returns the names of the parameters
     whose values could not be used (they keep their defaults, and the page says so).
@@ -144,7 +149,7 @@ def state_from_request(state: DashboardState) -> list[str]:
                 raw = args[name][0]
                 raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
                 if name in ("surface", "refresh"):
-                    values[name] = raw.lower() in ("true", "1")
+                    values[name] = url_flag(raw)
                 else:
                     values[name] = state.param[name].deserialize(raw) if name in ("max_points", "pack", "cell") else raw
             except (ValueError, TypeError):  # UnicodeDecodeError is a ValueError

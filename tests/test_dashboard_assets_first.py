@@ -107,3 +107,76 @@ def test_other_visitors_downloads_hold_the_screen_back_at_most_max_wait(monkeypa
     after_assets(doc, lambda: ran.append("screen"), traffic)
     _fire(doc)
     assert ran == ["screen"]
+
+
+def test_a_page_whose_scripts_were_fetched_before_its_build_computes_its_screen_next_turn():
+    doc, ran = Document(), []
+    token = assets_first.FETCHED_BEFORE_BUILD.set(True)
+    try:
+        after_assets(doc, lambda: ran.append("screen"), AssetTraffic())
+    finally:
+        assets_first.FETCHED_BEFORE_BUILD.reset(token)
+    assert _timeouts(doc) == []  # no waiting for requests that already came
+    (next_turn,) = doc.session_callbacks
+    next_turn.callback()
+    assert ran == ["screen"]
+
+
+def _waited_s(traffic: AssetTraffic, expected: int, browser) -> float:
+    """Seconds until_fetched(expected) took while ``browser(traffic)`` (a coroutine) plays requests;
+    run in a thread of its own (see test_requests_are_counted_while_in_flight)."""
+    out: list = []
+
+    async def run() -> None:
+        traffic.in_flight, traffic.started = 1, 1  # the page's own GET
+        traffic.last_activity_s = time.monotonic()
+        player = asyncio.create_task(browser(traffic))
+        t0 = time.monotonic()
+        await assets_first.until_fetched(1, expected, traffic=traffic)
+        out.append(time.monotonic() - t0)
+        player.cancel()
+
+    worker = threading.Thread(target=lambda: out.append(asyncio.run(run())))
+    worker.start()
+    worker.join(timeout=30)
+    return out[0]
+
+
+async def _one_request(traffic: AssetTraffic, delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
+    async def file(scope, receive, send) -> None:
+        await asyncio.sleep(0.01)
+    await traffic.wrap(file)({"type": "http"}, None, None)
+
+
+def test_the_build_waits_for_every_announced_file_even_across_a_pause(monkeypatch):
+    """Chrome held its later requests back for longer than QUIET_S while a stylesheet loaded: the wait
+    counts the files instead of timing a quiet gap."""
+    monkeypatch.setattr(assets_first, "NO_REQUESTS_S", 0.5)
+
+    async def browser(traffic) -> None:
+        await _one_request(traffic, 0.0)
+        await asyncio.gather(*(_one_request(traffic, 0.25) for _ in range(2)))  # after a pause
+
+    waited = _waited_s(AssetTraffic(), 3, browser)
+    assert 0.25 <= waited < 0.5  # after the last file, not after the first or at the timeout
+
+
+def test_a_browser_that_asks_for_nothing_holds_the_build_only_no_requests_s(monkeypatch):
+    monkeypatch.setattr(assets_first, "NO_REQUESTS_S", 0.2)
+
+    async def cached_browser(traffic) -> None:
+        await asyncio.sleep(60)
+
+    assert 0.2 <= _waited_s(AssetTraffic(), 3, cached_browser) < 2.0
+
+
+def test_a_browser_that_never_finishes_holds_the_build_at_most_max_wait(monkeypatch):
+    monkeypatch.setattr(assets_first, "MAX_WAIT_S", 0.3)
+
+    async def endless_download(traffic) -> None:
+        async def stuck(scope, receive, send) -> None:
+            await asyncio.sleep(60)
+        await traffic.wrap(stuck)({"type": "http"}, None, None)
+
+    assert 0.3 <= _waited_s(AssetTraffic(), 3, endless_download) < 5.0
