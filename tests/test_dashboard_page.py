@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from dashboard.app import page_kind
-from dashboard.early import EarlyAssets, early_assets, rest_of_page, shell_head
+from dashboard.early import early_assets, rest_of_page, shell_head
 from data.ingest import ingest
 from tests.dashboard_server import running_server
 from tests.reliability_corpus import CLEAN_METER, write_clean
