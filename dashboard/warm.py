@@ -52,13 +52,11 @@ def warm_up(service) -> float:
 
 def _warm_zoom(image: hv.Image) -> None:
     """Rasterize a zoomed-in window: regridding a sub-range compiles other code (about 1 s) than the full view."""
-    from holoviews.operation.datashader import rasterize
-
     t0, t1 = image.range("time")
     span = t1 - t0
     for width in (300, 900):  # fewer and more pixels than data columns
-        rasterize(image, aggregator="mean", precompute=True, dynamic=False, x_range=(t0 + span * 0.1, t1 - span * 0.2),
-                  y_range=(50.5, 200.5), width=width, height=400)
+        cell_heatmap.rasterized(image, dynamic=False, x_range=(t0 + span * 0.1, t1 - span * 0.2),
+                                y_range=(50.5, 200.5), width=width, height=400)
 
 
 def _warm_surface(matrix: Matrix) -> None:
