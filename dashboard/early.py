@@ -172,6 +172,9 @@ class EarlyPaint:
         page = b"".join(parts)
         if status == 200:
             learned = early_assets(page)
+            if assets and (learned is None or learned.scripts != assets.scripts):
+                # the extra ones still run, after those sent early; the next page of this kind gets them all
+                log.warning("dashboard page %r had other scripts than those sent early", kind)
             if learned is None:
                 self._learned.pop(kind, None)
             else:

@@ -8,7 +8,6 @@ median added to a synthetic fleet (what must not change anything).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -19,8 +18,8 @@ from core.cells import AlertKind, Severity, analyze_cells, daily_max_from_long, 
 from core.cells.drift import DriftGrade, DriftRules, LimitStatus, Mechanism, analyze_drift, split_sat
 from core.cells.synthetic import generate_sat_fleet
 from core.cells.trend_fit import fit_trends
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 SYSTEMS = ("ZHPESS232A230002", "ZHPESS232A230003")
 BLOCK_DAYS = 30
 

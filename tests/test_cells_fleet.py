@@ -8,7 +8,6 @@ no normal cell is.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -17,8 +16,8 @@ import pytest
 from core.cells import (AlertKind, FitMethod, Severity, analyze_cells, daily_max_from_long, detect_pack_events,
                         extract_sat, fit_cells, measure_sat_noise)
 from core.cells.synthetic import generate_sat_fleet
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 SEEDS = (1, 2, 3)
 SLOPE_TOLERANCE_V_PER_DAY = 2e-5  # ~0.2 %/year; a step of -15 mV smeared over 600 days biases by ~4e-5
 

@@ -7,7 +7,6 @@ criterion drops exactly those (the 5-cell median is < 3.40 V) and keeps every ot
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -17,8 +16,8 @@ from scipy import stats
 from core.cells import (FitMethod, Language, analyze_cells, daily_max_from_long, detect_pack_events, extract_sat,
                         fit_cells, grade_linearity, grade_loss_rate, linearity_label, loss_rate_label)
 from core.cells.labels import Linearity, LossRate
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 SYSTEMS = ("ZHPESS232A230002", "ZHPESS232A230003")
 
 

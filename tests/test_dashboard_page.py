@@ -169,3 +169,52 @@ def test_the_first_visitor_after_start_up_gets_the_scripts_early_too(tmp_path):
         first = _chunks(f"{url}/")[0]
     assert b'<body class="pn-loading' in first and b'src="static/js/bokeh.min.js' in first
     assert b"data-root-id" not in first
+
+
+def _serve(early, query: bytes = b"") -> list[bytes]:
+    """The body messages ``early`` (an EarlyPaint) sends for one GET, run in a thread of its own (see
+    test_dashboard_assets_first)."""
+    import asyncio
+    import threading
+
+    bodies: list[bytes] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            bodies.append(message["body"])
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": query, "headers": []}
+    worker = threading.Thread(target=lambda: asyncio.run(early(scope, receive, send)))
+    worker.start()
+    worker.join(timeout=30)
+    return bodies
+
+
+def test_scripts_learned_from_one_page_go_early_in_the_next_and_a_change_is_learned_again(monkeypatch, caplog):
+    from dashboard import assets_first
+    from dashboard.early import EarlyPaint
+
+    monkeypatch.setattr(assets_first, "NO_REQUESTS_S", 0.01)  # no browser here: nothing will be fetched
+    extra = b'<script type="text/javascript" src="static/extensions/panel/bundled/plotly.min.js"></script>'
+    pages = iter([PANEL_PAGE, PANEL_PAGE, PANEL_PAGE.replace(PANEL, PANEL + extra), PANEL_PAGE, PANEL_PAGE])
+
+    async def panel(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": next(pages)})
+
+    early = EarlyPaint(panel)
+    first = _serve(early)
+    assert BOKEH not in first[0] and first[1].count(BOKEH) == 1  # nothing learned yet: the page as Panel made it
+    second = _serve(early)
+    assert second[0].index(SHIM) < second[0].index(BOKEH) < second[0].index(PANEL)  # before the page is built
+    assert BOKEH not in second[1] and INLINE in second[1]  # each once
+    with caplog.at_level("WARNING", logger="dashboard.early"):
+        third = _serve(early)  # a page with one script more than was sent early
+    assert "other scripts" in caplog.text
+    assert extra in third[1] and third[1].index(extra) < third[1].index(INLINE)  # still runs, before the inline ones
+    fourth = _serve(early)
+    assert extra in fourth[0]  # learned again
+    assert _serve(early, b"theme=dark")[0].count(BOKEH) == 0  # another kind: its own learning

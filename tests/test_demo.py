@@ -17,8 +17,8 @@ from data.demo.config import DemoConfig, config_for
 from data.demo.generate import build_demo
 from data.demo.physics import OCV_SOC, OCV_V, integrate_string, ocv_v
 from data.glossary import LOCAL_TZ, signal_from_stem, spec_for
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 START = date(2023, 10, 1)
 SYSTEMS = ("ZHPESS232A230002", "ZHPESS232A230003", "ZHPESS232A230007")
 SYSTEM_SIGNALS = {

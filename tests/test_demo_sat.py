@@ -1,6 +1,6 @@
 """The demo's SAT physics: system component calibrated to the reference, cell drifts that match the truth.
 
-Independent references: the real reference series in /work/shared/reference (statistics of
+Independent references: the real reference series in ../shared/reference (statistics of
 their daily median over cells) and the demo's written ground truth; the generated CSV exports
 are read back with plain Polars, not through the platform's own ingest or analytics.
 """
@@ -17,8 +17,8 @@ import pytest
 from data.demo.config import CELL_CAPACITY_AH, SYSTEM_IDS
 from data.demo.sat import I_PEAK_A, K_CAP_V, K_KNEE_V_PER_SOC, MECHANISMS_PER_SYSTEM
 from data.demo.sat_system import draw_system_sat
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 START = date(2023, 10, 1)
 MAX_LAG_DAYS = 30
 RISING = ("capacity_fade", "resistance_growth")

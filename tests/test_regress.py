@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from core.kernels import OlsFit, RobustFit, fit_ols_batch, fit_theil_sen_batch
 from core.kernels.reference import fit_ols_reference, fit_theil_sen_reference
+from tests.reference_data import REFERENCE  # ../shared/reference beside the repository
 
-REFERENCE = Path("/work/shared/reference")
 OLS_FIELDS = ["slope", "intercept", "r2", "slope_stderr", "intercept_stderr", "slope_ci95_low",
               "slope_ci95_high"]
 ROBUST_FIELDS = ["slope", "intercept", "slope_ci95_low", "slope_ci95_high"]
