@@ -63,6 +63,13 @@ VISIBLE_AT_JS = """(sel) => {
 # What shows before Bokeh has rendered: Panel's page spinner on <body> (global_loading_spinner).
 INDICATOR_JS = ("(sel) => (document.body && document.body.classList.contains('pn-loading')) "
                 "? performance.timeOrigin + performance.now() : (" + VISIBLE_AT_JS + ")(sel)")
+# When the browser first painted the page (Chrome's paint timing), or null. The page's first bytes
+# are a <body> showing Panel's spinner (dashboard.early), so its first paint is the spinner. Polled
+# for in animation frames (INDICATOR_JS), the spinner's time waited for the page's scripts since
+# they come with the first bytes: Playwright's polling function runs only when the main thread is
+# free, and bokeh.min.js alone holds it for ~0.3 s, after the spinner was painted.
+FIRST_PAINT_JS = ("() => { const e = performance.getEntriesByName('first-paint')[0]; "
+                  "return e ? performance.timeOrigin + e.startTime : null; }")
 
 
 def visible_at(page, selector: str, *, js: str = VISIBLE_AT_JS, timeout_s: float = 120.0) -> float:
@@ -71,13 +78,18 @@ def visible_at(page, selector: str, *, js: str = VISIBLE_AT_JS, timeout_s: float
 
 
 def _open_s(browser, url: str, selector: str) -> tuple[float, float]:
-    """(seconds to a loading indicator, seconds to ``selector`` visible) from navigation, in a fresh context."""
+    """(seconds to a loading indicator, seconds to ``selector`` visible) from navigation, in a fresh
+    context. The indicator is the page's first paint (FIRST_PAINT_JS), else the first animation
+    frame showing the spinner or the plot (INDICATOR_JS)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         t0 = time.time()
         page.goto(url, wait_until="commit")
-        indicator = visible_at(page, selector, js=INDICATOR_JS, timeout_s=60) - t0
-        return indicator, visible_at(page, selector) - t0
+        polled = visible_at(page, selector, js=INDICATOR_JS, timeout_s=60)
+        shown = visible_at(page, selector)
+        painted = page.evaluate(FIRST_PAINT_JS)
+        indicator = painted / 1000 if painted is not None and painted / 1000 <= shown else polled
+        return indicator - t0, shown - t0
     finally:
         page.close()
 
@@ -274,8 +286,8 @@ def bench_dashboard(quick: bool) -> list[Row]:
                         rows.append(Row(f"dashboard: {name} screen, navigation to main plot visible, median of "
                                         f"{repeats} cold pages", ours_s=statistics.median(r[1] for r in runs),
                                         target="< 2 s", limit_s=2.0))
-                    rows.append(Row(f"dashboard: loading indicator after navigation, median of {len(indicators)} "
-                                    "cold pages (all screens)", ours_s=statistics.median(indicators),
+                    rows.append(Row(f"dashboard: loading indicator (Panel's page spinner: the page's first paint) after "
+                                    f"navigation, median of {len(indicators)} cold pages (all screens)", ours_s=statistics.median(indicators),
                                     target="< 300 ms", limit_s=0.3))
                     switches = _switch_s(browser, base, ids, 2 * repeats)
                     rows.append(Row(f"dashboard: screen switch (meter <-> BESS) to main plot visible, median of "

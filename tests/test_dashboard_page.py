@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from dashboard.app import page_kind
-from dashboard.early import early_assets, rest_of_page, shell_head
+from dashboard.early import early_assets, rest_of_page, shell_head, spinner_css
 from data.ingest import ingest
 from tests.dashboard_server import running_server
 from tests.reliability_corpus import CLEAN_METER, write_clean
@@ -218,3 +218,21 @@ def test_scripts_learned_from_one_page_go_early_in_the_next_and_a_change_is_lear
     fourth = _serve(early)
     assert extra in fourth[0]  # learned again
     assert _serve(early, b"theme=dark")[0].count(BOKEH) == 0  # another kind: its own learning
+
+
+def test_the_spinner_image_comes_with_the_first_bytes():
+    """Fetched, the spinner's image (a CSS mask) came only after the page's build, and the spinner
+    was invisible until then: it is inlined as a data: URL in the shell's CSS."""
+    import base64
+    from pathlib import Path
+
+    import panel as pn
+
+    css = spinner_css()
+    spinner = pn.config.loading_spinner
+    inlined = re.search(rf"\.pn-loading\.pn-{spinner}:before \{{\s*-webkit-mask-image: "
+                        r"url\('data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)'\)", css)
+    assert inlined, css[:500]
+    shipped = Path(pn.__file__).parent / "dist" / "assets" / f"{spinner}_spinner.svg"
+    assert base64.b64decode(inlined.group(1)) == shipped.read_bytes()
+    assert "../assets" not in css  # the other spinners' paths are page-relative
