@@ -628,6 +628,8 @@ def test_dark_theme_text_meets_wcag_aa_contrast(open_page, query, selector):
 # -- README pictures --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, query, selector", [
+    ("fleet", "?view=fleet", ".fleet-table .tabulator-row"),
+    ("compare", "?view=compare&system=m1&other=m3&range=1m", ".compare-energy canvas"),
     ("meter", "?view=meter&system=m3&range=1m", ".energy-bars canvas"),
     ("bess", "?view=bess&system=ZHPESS232A230002&range=all", ".alarm-timeline canvas"),
     ("cells", f"?view=cells&system={STEPPED}&heatmap=deviation&range=all", ".cell-heatmap canvas"),
