@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import holoviews as hv
 import panel as pn
@@ -15,9 +15,9 @@ from panel.io.callbacks import PeriodicCallback
 from core.results import SystemInfo
 from data.glossary import SystemKind
 from dashboard.i18n import tr
-from dashboard.page import FastTemplate
+from dashboard.page import FastTemplate, page_extensions, page_kind
 from dashboard.state import (RANGES, URL_PARAMS, VIEWS, DashboardState, quiet_link_echo, state_from_request,
-                             sync_url, url_flag)
+                             sync_url)
 from dashboard.drawn import watch_page
 from dashboard.views.base import session_later
 from dashboard.widgets import error_message, info_message
@@ -53,23 +53,6 @@ def _extensions() -> None:
     from holoviews.plotting.bokeh.callbacks import RangeXYCallback
 
     RangeXYCallback.debounce = None
-
-
-def page_extensions(state: DashboardState) -> tuple[str, ...]:
-    """The JavaScript libraries this page loads besides Bokeh and Panel.
-
-    plotly.js (4.6 MB) takes about a second to parse in headless Chromium, more than the
-    cell heatmap itself, so only pages opened with the 3D surface on carry it.
-    """
-    # Any screen: a link with surface=true may open on another screen and switch to the cells later.
-    return ("tabulator", "plotly") if state.surface else ("tabulator",)
-
-
-def page_kind(query: bytes) -> bool:
-    """What tells pages with other scripts apart (dashboard.early): whether the query asks for the
-    WebGL surface, as state_from_request reads it (page_extensions)."""
-    values = parse_qs(query.decode("utf-8", errors="replace")).get("surface")
-    return bool(values) and url_flag(values[0])
 
 
 class Dashboard(pn.viewable.Viewer):

@@ -31,6 +31,8 @@ from typing import Callable, Hashable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dashboard.assets_first import FETCHED_BEFORE_BUILD, TRAFFIC, until_fetched
+
 log = logging.getLogger(__name__)
 
 _HTML_TAG = re.compile(rb"<html\b[^>]*>", re.I)
@@ -147,8 +149,6 @@ class EarlyPaint:
 
         if self._css is None:
             self._css = spinner_css()
-        from dashboard.assets_first import FETCHED_BEFORE_BUILD, TRAFFIC, until_fetched
-
         query = scope.get("query_string", b"")
         dark = b"theme=dark" in query or pn.config.theme == "dark"
         kind = (dark, self._kind(query))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import panel as pn
+
+from dashboard.state import DashboardState, url_flag
 
 TEMPLATE_FILE = Path(__file__).parent / "templates" / "page.html"
 
@@ -28,3 +31,20 @@ def trim_scripts() -> None:
     resources._panel_use_mathjax = lambda roots: False  # noqa: ARG005 -- Panel's 'auto' rule, made 'never'
     bokeh.resources.Resources._default_components = [
         c for c in bokeh.resources.Resources._default_components if c != "bokeh-gl"]
+
+
+def page_extensions(state: DashboardState) -> tuple[str, ...]:
+    """The JavaScript libraries this page loads besides Bokeh and Panel.
+
+    plotly.js (4.6 MB) takes about a second to parse in headless Chromium, more than the
+    cell heatmap itself, so only pages opened with the 3D surface on carry it.
+    """
+    # Any screen: a link with surface=true may open on another screen and switch to the cells later.
+    return ("tabulator", "plotly") if state.surface else ("tabulator",)
+
+
+def page_kind(query: bytes) -> bool:
+    """What tells pages with other scripts apart (dashboard.early): whether the query asks for the
+    WebGL surface, as state_from_request reads it (page_extensions)."""
+    values = parse_qs(query.decode("utf-8", errors="replace")).get("surface")
+    return bool(values) and url_flag(values[0])

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from dashboard.app import page_kind
+from dashboard.page import page_kind
 from dashboard.early import early_assets, rest_of_page, shell_head, spinner_css
 from data.ingest import ingest
 from tests.dashboard_server import running_server
