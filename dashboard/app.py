@@ -43,11 +43,13 @@ def _extensions() -> None:
     # global_loading_spinner: the served HTML's body carries Panel's spinner until Bokeh has rendered,
     # so a visitor sees progress at once instead of a white page.
     pn.extension("plotly", "tabulator", loading_indicator=True, notifications=False, global_loading_spinner=True)
+    from dashboard.first_render import render_once
     from dashboard.page import trim_scripts
     from dashboard.plots import fix_dark_theme
 
     fix_dark_theme()
     trim_scripts()
+    render_once()  # each series plot drawn once on first display, not twice
     # HoloViews waits 100 ms (in 50 ms steps) for more range events before re-rasterizing a zoom;
     # the plots already merge the ticks of one scroll in the browser (lod_timeout, see plots.heatmap).
     from holoviews.plotting.bokeh.callbacks import RangeXYCallback

@@ -19,18 +19,24 @@ class FastTemplate(pn.template.BootstrapTemplate):
 
 
 def trim_scripts() -> None:
-    """Ship neither bokeh-mathjax (1.8 MB, the largest script of the page) nor bokeh-gl (190 kB).
+    """Ship neither bokeh-mathjax (1.8 MB, the largest script of the page), nor bokeh-gl (190 kB),
+    nor es-module-shims.
 
     Panel adds MathJax to every page with an HTML or Markdown pane, in case the text holds LaTeX;
     ours never does (names and numbers only). WebGL is off for our plots (dashboard.app), so its
     bundle is never used. Parsing them cost about half a second per page load in headless Chromium.
+    es-module-shims is there for Panel's ESM components (JSComponent, ReactComponent, AnyWidget),
+    which no screen uses; in shim mode it watches every DOM change of the page for module scripts,
+    and Bokeh's rendering makes thousands: 0.1-0.2 s of a screen's time (measured, cells and compare).
     """
     import bokeh.resources
     import panel.io.resources as resources
+    from panel.models.esm import ReactiveESM
 
     resources._panel_use_mathjax = lambda roots: False  # noqa: ARG005 -- Panel's 'auto' rule, made 'never'
     bokeh.resources.Resources._default_components = [
         c for c in bokeh.resources.Resources._default_components if c != "bokeh-gl"]
+    ReactiveESM.__javascript_raw__ = []  # its subclasses add no script files of their own
 
 
 def page_extensions(state: DashboardState) -> tuple[str, ...]:

@@ -24,9 +24,12 @@ def running_server(app) -> Iterator[str]:
     """Serve ``app`` on a free loopback port until the block ends; yields the base URL."""
     import uvicorn
 
+    from api.protocol import server_config_kwargs
+
     port = free_port()
+    # the protocols `bess serve` runs (header deadline, websocket compression level)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", access_log=False))
+                                           lifespan="on", access_log=False, **server_config_kwargs()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 300  # startup runs the warm-ups (slow on a loaded 2-core machine)

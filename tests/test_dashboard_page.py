@@ -148,9 +148,10 @@ def test_the_spinner_and_then_the_scripts_are_sent_before_the_page_is_built(page
     assert page.index(b'src="static/extensions/panel/panel.min.js') < page.index(b"Bokeh.set_log_level")
 
 
-def test_mathjax_and_webgl_are_never_shipped(page_url):
+def test_mathjax_webgl_and_module_shims_are_never_shipped(page_url):
     page = httpx.get(f"{page_url}/?view=meter&system={CLEAN_METER}", timeout=120).text
     assert "bokeh-mathjax" not in page and "bokeh-gl" not in page and "static/js/bokeh.min.js" in page
+    assert "es-module-shims" not in page and "panel.min.js" in page
 
 
 def test_the_dark_theme_paints_a_dark_background_from_the_first_byte(page_url):
