@@ -13,6 +13,7 @@ from api.app import create_app
 from data.ingest import ingest
 from data.store import open_snapshot
 from test_api_support import live_server
+from tests.run_async import run_in_thread
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -55,7 +56,7 @@ def test_a_new_publish_reaches_a_subscribed_client(tmp_path):
         assert ingest([exports], store, progress=False).exit_code == 0
 
     with live_server(create_app(store, token=None, cors_origins=[])) as base:
-        first, second = asyncio.run(_session(base.replace("http://", "ws://") + "/graphql", publish))
+        first, second = run_in_thread(lambda: _session(base.replace("http://", "ws://") + "/graphql", publish))
     assert first == before
     assert second == open_snapshot(store).version != before
 
@@ -74,4 +75,4 @@ def test_the_websocket_is_behind_the_token(tmp_path, token_header):
                 pass
 
         with pytest.raises(websockets.exceptions.InvalidStatus):
-            asyncio.run(connect())
+            run_in_thread(connect)

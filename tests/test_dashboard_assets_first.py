@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 from bokeh.document import Document
@@ -13,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dashboard import assets_first
 from dashboard.assets_first import AssetTraffic, after_assets, count_asset_requests
+from tests.run_async import run_in_thread
 
 
 def test_requests_are_counted_while_in_flight():
@@ -31,19 +31,7 @@ def test_requests_are_counted_while_in_flight():
         release.set()
         await task
 
-    # a thread of its own: after the browser tests, Playwright's loop is running in this one
-    errors: list[BaseException] = []
-
-    def in_thread() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as exc:  # noqa: BLE001 -- reported by the test below
-            errors.append(exc)
-
-    worker = threading.Thread(target=in_thread)
-    worker.start()
-    worker.join(timeout=30)
-    assert not errors, errors
+    run_in_thread(run)
     assert seen == [1] and traffic.in_flight == 0
     ended = traffic.last_activity_s
     assert not traffic.quiet(ended)  # just ended: the browser may be about to ask for the next file
@@ -123,23 +111,19 @@ def test_a_page_whose_scripts_were_fetched_before_its_build_computes_its_screen_
 
 
 def _waited_s(traffic: AssetTraffic, expected: int, browser) -> float:
-    """Seconds until_fetched(expected) took while ``browser(traffic)`` (a coroutine) plays requests;
-    run in a thread of its own (see test_requests_are_counted_while_in_flight)."""
-    out: list = []
+    """Seconds until_fetched(expected) took while ``browser(traffic)`` (a coroutine) plays requests."""
 
-    async def run() -> None:
+    async def run() -> float:
         traffic.in_flight, traffic.started = 1, 1  # the page's own GET
         traffic.last_activity_s = time.monotonic()
         player = asyncio.create_task(browser(traffic))
         t0 = time.monotonic()
         await assets_first.until_fetched(1, expected, traffic=traffic)
-        out.append(time.monotonic() - t0)
+        waited_s = time.monotonic() - t0
         player.cancel()
+        return waited_s
 
-    worker = threading.Thread(target=lambda: out.append(asyncio.run(run())))
-    worker.start()
-    worker.join(timeout=30)
-    return out[0]
+    return run_in_thread(run)
 
 
 async def _one_request(traffic: AssetTraffic, delay_s: float) -> None:

@@ -13,6 +13,7 @@ from dashboard.early import early_assets, rest_of_page, shell_head, spinner_css
 from data.ingest import ingest
 from tests.dashboard_server import running_server
 from tests.reliability_corpus import CLEAN_METER, write_clean
+from tests.run_async import run_in_thread
 
 PAGE = (b'<!DOCTYPE html>\n<html lang="en" data-bs-theme="dark">\n<head>\n<meta charset="utf-8">'
         b'<title>T</title><link rel="stylesheet" href="a.css"></head>\n'
@@ -173,11 +174,7 @@ def test_the_first_visitor_after_start_up_gets_the_scripts_early_too(tmp_path):
 
 
 def _serve(early, query: bytes = b"") -> list[bytes]:
-    """The body messages ``early`` (an EarlyPaint) sends for one GET, run in a thread of its own (see
-    test_dashboard_assets_first)."""
-    import asyncio
-    import threading
-
+    """The body messages ``early`` (an EarlyPaint) sends for one GET."""
     bodies: list[bytes] = []
 
     async def receive():
@@ -188,9 +185,7 @@ def _serve(early, query: bytes = b"") -> list[bytes]:
             bodies.append(message["body"])
 
     scope = {"type": "http", "method": "GET", "path": "/", "query_string": query, "headers": []}
-    worker = threading.Thread(target=lambda: asyncio.run(early(scope, receive, send)))
-    worker.start()
-    worker.join(timeout=30)
+    run_in_thread(lambda: early(scope, receive, send))
     return bodies
 
 
