@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from api.app import create_app
 from api.guard import ALLOWED_HOSTS_ENV, allowed_hosts_from_env, host_name
+from api.gzip_static import compress_static
 from api.protocol import server_config_kwargs
 from core.fleet import SCHEDULER_ENV
 from core.service import QueryService
@@ -69,6 +70,7 @@ def build_app(store: str | Path | QueryService | None = None, *, warm: bool = Tr
         add(app, service)
     else:
         _placeholder(app, placeholder if not dashboard else NOT_INSTALLED)
+    compress_static(app)  # the pages' scripts (dashboard, GraphiQL) gzip-compressed, each file once
     return app
 
 
