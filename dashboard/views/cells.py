@@ -18,7 +18,7 @@ from dashboard.derive import (alerts_frame, degradation_frame, drift_frame, even
                               trends_frame)
 from dashboard.i18n import tr
 from dashboard.state import HEATMAPS
-from dashboard.views.base import ViewBase, ZoomSeries
+from dashboard.views.base import ViewBase, ZoomSeries, session_later
 from dashboard.views.cell_detail import CellDetailView
 from dashboard.views.meter import _series_frame
 from dashboard.views.surface import surface_pane, surface_picture_pane
@@ -182,10 +182,16 @@ class CellView(ViewBase):
     def _load_plotly(self):
         """Reload the page when the surface is switched on in a page without plotly.js.
 
-        The URL already says surface=true (it is synced), so the reloaded page carries plotly.js.
+        The browser reloads the URL it has, so the query says surface=true first: the URL sync, a
+        watcher of the same parameter, ran after this one, and its change then reached the browser
+        after the reload (about one click in four in headless Chromium), which brought the page back
+        without plotly.js and with the toggle off. The reload goes in the next turn, a message of its
+        own: in the same message as the query, the browser navigated twice and the first was aborted.
         """
         if self.state.surface and not self.plotly_ready and pn.state.location is not None:
-            pn.state.location.reload = True
+            location = pn.state.location
+            location.update_query(surface="true")  # as the sync writes it: the sync then changes nothing
+            session_later(lambda: setattr(location, "reload", True))
 
     @param.depends("state.system", "state.range", "state.lang", "state.surface", "state.pack")
     @guarded
