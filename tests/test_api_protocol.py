@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import uvicorn
 from uvicorn.server import ServerState
 from websockets.sync.client import connect
 
 from api.protocol import WS_DEFLATE_LEVEL, FastDeflateWebSocketProtocol, server_config_kwargs
-from tests.dashboard_server import free_port
+from tests.dashboard_server import running_server
 
 
 async def _echo(scope, receive, send) -> None:  # noqa: ANN001 -- a bare ASGI app
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
     if scope["type"] != "websocket":
         return
     assert (await receive())["type"] == "websocket.connect"
@@ -36,26 +38,14 @@ def test_the_server_compresses_websocket_messages_at_the_fast_level():
 
 
 def test_a_heatmap_sized_float32_message_goes_through_compressed_and_intact():
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_echo, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", **server_config_kwargs()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        # the shape of a cell heatmap layer: 260 cells x 639 days of volts, with gaps
-        sat_v = (3.3 + 0.01 * np.random.default_rng(1).standard_normal((260, 639))).astype(np.float32)
-        sat_v[:, 100:110] = np.nan
-        with connect(f"ws://127.0.0.1:{port}/ws", compression="deflate", max_size=None) as ws:
+    # the shape of a cell heatmap layer: 260 cells x 639 days of volts, with gaps
+    sat_v = (3.3 + 0.01 * np.random.default_rng(1).standard_normal((260, 639))).astype(np.float32)
+    sat_v[:, 100:110] = np.nan
+    with running_server(_echo) as url:  # bess serve's protocols (server_config_kwargs)
+        with connect(url.replace("http://", "ws://") + "/ws", compression="deflate", max_size=None) as ws:
             assert "permessage-deflate" in ws.response.headers["Sec-WebSocket-Extensions"]
             ws.send(sat_v.tobytes())
             back = np.frombuffer(ws.recv(), dtype=np.float32).reshape(sat_v.shape)
             ws.send('{"msgtype": "PULL-DOC-REQ"}')
             assert ws.recv() == '{"msgtype": "PULL-DOC-REQ"}'
-        np.testing.assert_array_equal(back, sat_v)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    np.testing.assert_array_equal(back, sat_v)
